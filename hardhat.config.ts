@@ -1,0 +1,46 @@
+import { createRequire } from "node:module";
+import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
+import { defineConfig } from "hardhat/config";
+
+const require = createRequire(import.meta.url);
+
+// The compiler comes from the exactly pinned npm package `solc` (soljson.js): Hardhat never downloads
+// one. Taiko runs the Shanghai EVM rules, so nothing may use Cancun opcodes (TSTORE, MCOPY, ...).
+const compiler = {
+  version: "0.8.28",
+  path: require.resolve("solc/soljson.js"),
+  settings: {
+    evmVersion: "shanghai",
+    optimizer: { enabled: true, runs: 1000 },
+  },
+};
+
+export default defineConfig({
+  plugins: [hardhatToolboxMochaEthers],
+  solidity: {
+    profiles: {
+      default: compiler,
+      production: compiler,
+    },
+  },
+  paths: {
+    tests: {
+      mocha: "test",
+      solidity: "test/solidity",
+    },
+    ignition: "deploy",
+  },
+  test: {
+    mocha: { timeout: 60_000 },
+  },
+  typechain: {
+    outDir: "types/contracts",
+  },
+  networks: {
+    hardhatMainnet: {
+      type: "edr-simulated",
+      chainType: "l1",
+      hardfork: "shanghai",
+    },
+  },
+});

@@ -1,0 +1,63 @@
+/**
+ * Circuit tooling from the command line.
+ *
+ *   tsx scripts/circuits/cli.ts compile <main.circom>           r1cs + wasm, cached by content hash
+ *   tsx scripts/circuits/cli.ts ptau <power>                    local powers of tau, cached by power
+ *   tsx scripts/circuits/cli.ts setup <main.circom> <power>     compile + ptau + Groth16 zkey and vkey
+ *   tsx scripts/circuits/cli.ts setup <main.circom> --ptau F    the same with a given (published) ptau
+ *
+ * Progress goes to stderr; the result is printed to stdout as JSON.
+ */
+import { compileCircuit } from "./compile.js";
+import { ensurePtau } from "./ptau.js";
+import { groth16Setup } from "./setup.js";
+import { stderrLog } from "../lib/log.js";
+
+const usage = `usage:
+  circuits compile <main.circom>
+  circuits ptau <power>
+  circuits setup <main.circom> (<power> | --ptau <file>)`;
+
+function parsePower(text: string | undefined): number {
+  const power = Number(text);
+  if (text === undefined || !/^\d+$/.test(text) || power < 1 || power > 28) {
+    throw new Error(`power must be an integer in 1..28, got ${JSON.stringify(text)}`);
+  }
+  return power;
+}
+
+async function main(argv: string[]): Promise<unknown> {
+  const [command, ...rest] = argv;
+  const log = stderrLog("circuits");
+  switch (command) {
+    case "compile": {
+      if (rest.length !== 1) throw new Error(usage);
+      return compileCircuit(rest[0]!, { log });
+    }
+    case "ptau": {
+      if (rest.length !== 1) throw new Error(usage);
+      return { ptau: await ensurePtau(parsePower(rest[0]), log) };
+    }
+    case "setup": {
+      const [main, second, third] = rest;
+      if (main === undefined || second === undefined) throw new Error(usage);
+      const build = await compileCircuit(main, { log });
+      const ptau = second === "--ptau" ? third : await ensurePtau(parsePower(second), log);
+      if (ptau === undefined) throw new Error(usage);
+      return { build, setup: await groth16Setup(build, ptau, log) };
+    }
+    default:
+      throw new Error(usage);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (result) => {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    process.exit(0);
+  },
+  (error: unknown) => {
+    process.stderr.write(`circuits: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -75,7 +75,15 @@ export function parseBootstrapNode(text: string): BootstrapNode {
   if (!HOST_CODES.has(names[0]!) || names[1] !== "tcp") {
     fail(what, text, "must start with /ip4, /ip6 or /dns… followed by /tcp/<port>");
   }
-  return { peerId: parsePeerId(last.value), multiaddr: addr };
+  try {
+    return { peerId: parsePeerId(last.value), multiaddr: addr };
+  } catch (error) {
+    throw new NetworkError(
+      "ERR_INVALID_PEER_ID",
+      `${what} "${text.trim()}": ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
 }
 
 export function parsePeerId(text: string): PeerId {

@@ -1,5 +1,5 @@
 import type { Stream } from "@libp2p/interface";
-import { FrameDecoder, type Message } from "./wire.js";
+import type { FrameDecoder, Message } from "./wire.js";
 
 /**
  * Feeds a stream's incoming bytes through a FrameDecoder and hands each message to `onMessage`.

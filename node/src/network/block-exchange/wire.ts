@@ -168,7 +168,8 @@ export function decodeBody(body: Uint8Array, maxBlockBytes = MAX_BLOCK_BYTES): M
   ) {
     throw violation(`unknown message type 0x${type.toString(16)}`);
   }
-  let [count, offset] = readField(body, 1);
+  const [count, listStart] = readField(body, 1);
+  let offset = listStart;
   if (count === 0 || count > MAX_CIDS_PER_MESSAGE) {
     throw violation(`a CID list of ${count} entries (1..${MAX_CIDS_PER_MESSAGE})`);
   }

@@ -1,4 +1,5 @@
 import type { PeerId } from "@libp2p/interface";
+import type { SingleKadDHT } from "@libp2p/kad-dht";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import type { CID } from "multiformats/cid";
 import { BLOCK_EXCHANGE_PROTOCOL } from "./block-exchange/protocol.js";
@@ -109,6 +110,11 @@ export class Network {
 
   get peerId(): PeerId {
     return this.libp2p.peerId;
+  }
+
+  /** Peers in the DHT routing table (kadDHT() builds a single DHT, which has a routing table). */
+  get dhtPeerCount(): number {
+    return (this.libp2p.services.dht as SingleKadDHT).routingTable.size;
   }
 
   /** The addresses peers can dial us at, each ending in /p2p/<our peer id>. */

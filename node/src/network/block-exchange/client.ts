@@ -39,6 +39,7 @@ export class PeerSession {
   /** Request ids answered late are tolerated (time-outs race with answers); anything else is not. */
   readonly #expired = new Set<string>();
   #failure: NetworkError | undefined;
+  readonly #outbox: Uint8Array[] = [];
   readonly #closeListeners: ((error: NetworkError | undefined) => void)[] = [];
 
   private constructor(peer: PeerId, stream: Stream) {
@@ -249,21 +250,28 @@ export class PeerSession {
     if (this.#failure) throw this.#failure;
   }
 
+  /**
+   * Queues a request frame; frames queued in the same tick go out as one write, so a window of
+   * WANT_BLOCKs costs one encrypted message instead of one per block. Requests are small and
+   * bounded by the downloader's window, so there is no need to wait for the stream to drain.
+   */
   #send(frame: Uint8Array): void {
-    // Requests are small and bounded by the downloader's window, so no need to wait for drain.
-    try {
-      this.#stream.send(frame);
-    } catch (error) {
-      this.#fail(new NetworkError("ERR_PEER_GONE", String(error), { cause: error }));
-      throw this.#failure;
-    }
+    if (this.#failure) throw this.#failure;
+    this.#outbox.push(frame);
+    if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
   }
 
   #trySend(frame: Uint8Array): void {
+    if (!this.#failure) this.#send(frame);
+  }
+
+  #flush(): void {
+    const frames = this.#outbox.splice(0);
+    if (this.#failure || frames.length === 0) return;
     try {
-      this.#stream.send(frame);
-    } catch {
-      // the stream is gone; the close handler fails the session
+      this.#stream.send(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+    } catch (error) {
+      this.#fail(new NetworkError("ERR_PEER_GONE", String(error), { cause: error }));
     }
   }
 

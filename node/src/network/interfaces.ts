@@ -17,6 +17,15 @@ export interface BlockSink {
   put(cid: CID, bytes: Uint8Array, options?: { signal?: AbortSignal }): Promise<void>;
 }
 
+/** The leaf digests (block SHA-256s) of the SHA-256 trees this node stores. */
+export interface TreeSource {
+  /** Digests [start, start + count) of `tree`, fewer where it ends; undefined if it is not here. */
+  leaves(tree: CID, start: number, count: number): Promise<Uint8Array[] | undefined>;
+}
+
+/** Whether leaf digests are exactly the leaves of `tree` (recomputes its SHA-256 Merkle root). */
+export type TreeVerifier = (tree: CID, leaves: readonly Uint8Array[]) => boolean;
+
 export interface ProviderInfo {
   id: PeerId;
   multiaddrs: Multiaddr[];

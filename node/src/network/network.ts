@@ -12,7 +12,15 @@ import {
   type DownloaderOptions,
 } from "./downloader.js";
 import { NetworkError, abortedError } from "./errors.js";
-import type { BlockSink, BlockSource, ProviderRouting } from "./interfaces.js";
+import type {
+  BlockSink,
+  BlockSource,
+  ProviderInfo,
+  ProviderRouting,
+  TreeSource,
+  TreeVerifier,
+} from "./interfaces.js";
+import { LeavesFetcher, type LeavesRequest } from "./leaves.js";
 import { type HoldfastLibp2p, createLibp2pNode } from "./libp2p-node.js";
 import { type NetworkMetrics, noopNetworkMetrics } from "./metrics.js";
 import type { NetworkAddressOptions } from "./options.js";
@@ -22,6 +30,10 @@ import { type PeerScoreOptions, PeerScoreboard } from "./scores.js";
 export interface NetworkComponents {
   /** Where blocks asked for by peers are read from (the node's block store). */
   source: BlockSource;
+  /** The leaves of stored trees, served to peers that know a manifest only. */
+  trees?: TreeSource;
+  /** Checks fetched leaves against their tree (the node's SHA-256 Merkle tree). */
+  verifyTree?: TreeVerifier;
   /** Where downloaded, verified blocks are written to. */
   sink: BlockSink;
   metrics?: NetworkMetrics;
@@ -51,6 +63,7 @@ export class Network {
   readonly #announcer: ProviderAnnouncer;
   readonly #downloader: Downloader;
   readonly #server: BlockExchangeServer;
+  readonly #leaves: LeavesFetcher | undefined;
   readonly #metrics: NetworkMetrics;
   readonly #options: NetworkOptions;
   readonly #log: (message: string) => void;
@@ -75,30 +88,39 @@ export class Network {
       { log: this.#log, ...options.announcer },
     );
     this.#server = new BlockExchangeServer(
-      { source: components.source, metrics: this.#metrics },
+      { source: components.source, trees: components.trees, metrics: this.#metrics },
       { log: this.#log, ...options.server },
     );
-    this.#downloader = new Downloader(
-      {
-        self: libp2p.peerId,
-        routing,
-        openStream: (peer, protocol, opts) => libp2p.dialProtocol(peer, protocol, opts),
-        addAddresses: async (provider) => {
-          if (provider.multiaddrs.length > 0) {
-            await libp2p.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs });
-          }
-        },
-        source: components.source,
-        sink: components.sink,
-        scores: this.scores,
-        metrics: this.#metrics,
-        log: this.#log,
-        onPeerBanned: (peer) => {
-          void libp2p.hangUp(peer).catch(() => {});
-        },
+    const peers = {
+      self: libp2p.peerId,
+      routing,
+      openStream: (peer: PeerId, protocol: string, opts: { signal?: AbortSignal }) =>
+        libp2p.dialProtocol(peer, protocol, opts),
+      addAddresses: async (provider: ProviderInfo) => {
+        if (provider.multiaddrs.length > 0) {
+          await libp2p.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs });
+        }
       },
+      scores: this.scores,
+      metrics: this.#metrics,
+      log: this.#log,
+      onPeerBanned: (peer: PeerId) => {
+        void libp2p.hangUp(peer).catch(() => {});
+      },
+    };
+    this.#downloader = new Downloader(
+      { ...peers, source: components.source, sink: components.sink },
       options.downloader,
     );
+    this.#leaves = components.verifyTree
+      ? new LeavesFetcher(
+          { ...peers, verify: components.verifyTree },
+          {
+            timeoutMs: options.downloader?.requestTimeoutMs,
+            discoveryTimeoutMs: options.downloader?.discoveryTimeoutMs,
+          },
+        )
+      : undefined;
   }
 
   /** Loads (or creates) the peer key and builds the libp2p host; nothing listens until start(). */
@@ -160,6 +182,12 @@ export class Network {
   /** See Downloader.download. */
   download(request: DownloadRequest): AsyncIterable<DownloadedBlock> {
     return this.#downloader.download(request);
+  }
+
+  /** The verified leaf digests (block SHA-256s) of a tree; see LeavesFetcher. */
+  fetchLeaves(request: LeavesRequest): Promise<Uint8Array[]> {
+    if (!this.#leaves) throw new Error("Network: fetchLeaves needs the verifyTree component");
+    return this.#leaves.fetch(request);
   }
 
   /** Dials a peer at the given addresses (or those the peer store knows). */

@@ -210,6 +210,46 @@ describe("block exchange between nodes over TCP on 127.0.0.1", function () {
     expect(error, "the stream was reset").to.not.equal(undefined);
   });
 
+  describe("tree leaves", function () {
+    // A stand-in tree for this test of the exchange: its id is a hash over the concatenated leaf
+    // digests (the node's real SHA-256 Merkle tree is plugged in by the node's composition).
+    const leaves = blocks.map((b) => b.cid.multihash.digest);
+    const treeOf = (ls: readonly Uint8Array[]) => cidOf(Buffer.concat(ls), 0xcd03);
+    const tree = treeOf(leaves);
+    const verifyTree = (t: typeof tree, ls: readonly Uint8Array[]) => treeOf(ls).equals(t);
+    const trees = (served: Uint8Array[]) => ({
+      async leaves(t: typeof tree, start: number, count: number) {
+        return t.equals(tree) ? served.slice(start, start + count) : undefined;
+      },
+    });
+
+    it("fetches a tree's leaf digests and accepts them only if they rebuild the tree", async function () {
+      const liar = await nets.start(new MemoryBlockStore(), {
+        trees: trees(leaves.map((l, i) => (i === 7 ? new Uint8Array(32) : l))),
+      });
+      const honest = await nets.start(new MemoryBlockStore(), { trees: trees(leaves) });
+      const { net, peers } = await client([liar, honest], { verifyTree });
+      const got = await net.fetchLeaves({ tree, count: leaves.length, providerKeys: [], peers });
+      expect(got.map((l) => Buffer.from(l).toString("hex"))).to.deep.equal(
+        leaves.map((l) => Buffer.from(l).toString("hex")),
+      );
+      expect(net.scores.isBanned(liar.peerId)).to.equal(true);
+    });
+
+    it("fails with ERR_BLOCKS_UNAVAILABLE when no provider knows the tree", async function () {
+      const other = await nets.start(new MemoryBlockStore(), { trees: trees(leaves) });
+      const { net, peers } = await client([other], { verifyTree });
+      const unknown = cidOf(Uint8Array.of(1), 0xcd03);
+      try {
+        await net.fetchLeaves({ tree: unknown, count: 3, providerKeys: [], peers });
+        expect.fail("expected ERR_BLOCKS_UNAVAILABLE");
+      } catch (error) {
+        expect(isNetworkError(error, "ERR_BLOCKS_UNAVAILABLE"), String(error)).to.equal(true);
+      }
+      expect(net.scores.isBanned(other.peerId)).to.equal(false);
+    });
+  });
+
   it("stops promptly with ERR_ABORTED when the signal fires", async function () {
     const silent = await rogue(() => {});
     rogues.push(silent);

@@ -4,7 +4,12 @@ import os from "node:os";
 import path from "node:path";
 import { CID } from "multiformats/cid";
 import * as Digest from "multiformats/hashes/digest";
-import type { BlockSink, BlockSource } from "../../../node/src/network/interfaces.js";
+import type {
+  BlockSink,
+  BlockSource,
+  TreeSource,
+  TreeVerifier,
+} from "../../../node/src/network/interfaces.js";
 import type { NetworkMetrics } from "../../../node/src/network/metrics.js";
 import { Network, type NetworkOptions } from "../../../node/src/network/network.js";
 import { parseNetworkAddressOptions } from "../../../node/src/network/options.js";
@@ -68,11 +73,13 @@ export class TestNetworks {
     options: Partial<Omit<NetworkOptions, "addresses">> & {
       bootstrapNodes?: string[];
       metrics?: NetworkMetrics;
+      trees?: TreeSource;
+      verifyTree?: TreeVerifier;
     } = {},
   ): Promise<Network> {
-    const { bootstrapNodes, metrics, ...rest } = options;
+    const { bootstrapNodes, metrics, trees, verifyTree, ...rest } = options;
     const network = await Network.create(
-      { source: store, sink: store, metrics },
+      { source: store, sink: store, metrics, trees, verifyTree },
       {
         dataDir: await this.dir(),
         addresses: parseNetworkAddressOptions({

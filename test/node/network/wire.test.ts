@@ -30,6 +30,17 @@ function expectViolation(fn: () => unknown, pattern: RegExp) {
   expect.fail("expected ERR_PROTOCOL_VIOLATION");
 }
 
+const leaf = (n: number) => new Uint8Array(32).fill(n);
+
+/** A message as plain data, for deep comparison. */
+function plain(m: Message): unknown {
+  const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+  if ("cids" in m) return { type: m.type, cids: m.cids.map(String) };
+  if (m.type === MessageType.BLOCK) return { type: m.type, cid: String(m.cid), data: hex(m.data) };
+  if (m.type === MessageType.WANT_LEAVES) return { ...m, tree: String(m.tree) };
+  return { ...m, tree: String(m.tree), leaves: m.leaves.map(hex) };
+}
+
 /** A frame: varint length prefix (values < 2^14 here) + body. */
 function frame(body: number[]): Uint8Array {
   const n = body.length;
@@ -50,21 +61,14 @@ describe("block exchange wire format", function () {
       { type: MessageType.BLOCK, cid: blocks[0]!.cid, data: blocks[0]!.bytes },
       { type: MessageType.BLOCK, cid: cidOf(new Uint8Array()), data: new Uint8Array() },
       { type: MessageType.CANCEL, cids: cids.slice(2) },
+      { type: MessageType.WANT_LEAVES, tree: cids[0]!, start: 300, count: 16384 },
+      { type: MessageType.LEAVES, tree: cids[0]!, start: 5, leaves: [leaf(1), leaf(2)] },
     ];
     const stream = Buffer.concat(messages.map(encodeMessage));
     for (const chunk of [stream.length, 1, 7]) {
       const decoded = decodeAll(new FrameDecoder(), stream, chunk);
       expect(decoded).to.have.length(messages.length);
-      decoded.forEach((m, i) => {
-        const want = messages[i]!;
-        expect(m.type).to.equal(want.type);
-        if (m.type === MessageType.BLOCK && want.type === MessageType.BLOCK) {
-          expect(m.cid.equals(want.cid)).to.equal(true);
-          expect(Buffer.from(m.data).equals(Buffer.from(want.data))).to.equal(true);
-        } else if (m.type !== MessageType.BLOCK && want.type !== MessageType.BLOCK) {
-          expect(m.cids.map(String)).to.deep.equal(want.cids.map(String));
-        }
-      });
+      expect(decoded.map(plain)).to.deep.equal(messages.map(plain));
     }
   });
 
@@ -75,7 +79,7 @@ describe("block exchange wire format", function () {
     const frames = encodeCidList(MessageType.WANT_HAVE, many);
     expect(frames).to.have.length(3);
     const decoded = decodeAll(new FrameDecoder(), Buffer.concat(frames));
-    const all = decoded.flatMap((m) => (m.type === MessageType.BLOCK ? [] : m.cids.map(String)));
+    const all = decoded.flatMap((m) => ("cids" in m ? m.cids.map(String) : []));
     expect(all).to.deep.equal(many.map(String));
   });
 
@@ -100,7 +104,7 @@ describe("block exchange wire format", function () {
   it("refuses malformed messages with ERR_PROTOCOL_VIOLATION", function () {
     const cid = [...cids[0]!.bytes];
     expectViolation(() => decodeBody(new Uint8Array()), /empty message/);
-    expectViolation(() => decodeBody(Uint8Array.of(0x07, 1)), /unknown message type 0x7/);
+    expectViolation(() => decodeBody(Uint8Array.of(0x09, 1)), /unknown message type 0x9/);
     expectViolation(() => decodeBody(Uint8Array.of(0x01, 0)), /CID list of 0 entries/);
     expectViolation(() => decodeBody(Uint8Array.of(0x01, 0x81, 0x08)), /CID list of 1025/);
     expectViolation(() => decodeBody(Uint8Array.of(0x01, 1, cid.length, ...cid, 9)), /trailing/);
@@ -112,6 +116,16 @@ describe("block exchange wire format", function () {
     expectViolation(
       () => [...new FrameDecoder().push(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x01))],
       /longer than 4 bytes/,
+    );
+    const want = (start: number[], count: number[]) =>
+      Uint8Array.of(0x07, cid.length, ...cid, ...start, ...count);
+    expectViolation(() => decodeBody(want([1], [0])), /request for 0 leaves/);
+    expectViolation(() => decodeBody(want([1], [0x81, 0x80, 0x01])), /request for 16385 leaves/);
+    expectViolation(() => decodeBody(want([0xff, 0xff, 0xff, 0x7f], [1])), /out of range/);
+    expectViolation(() => decodeBody(Uint8Array.of(...want([1], [1]), 0)), /trailing/);
+    expectViolation(
+      () => decodeBody(Uint8Array.of(0x08, cid.length, ...cid, 0, ...new Array(33).fill(1))),
+      /33 bytes of leaves/,
     );
     // A good frame after garbage is never reached: the decoder stops at the first violation.
     const decoder = new FrameDecoder();

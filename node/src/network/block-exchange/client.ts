@@ -12,6 +12,12 @@ export type StreamOpener = (
   options: { signal?: AbortSignal },
 ) => Promise<Stream>;
 
+interface PendingLeaves {
+  resolve(leaves: Uint8Array[]): void;
+  reject(error: NetworkError): void;
+  timer: NodeJS.Timeout;
+}
+
 interface PendingBlock {
   resolve(bytes: Uint8Array): void;
   reject(error: NetworkError): void;
@@ -35,6 +41,8 @@ export class PeerSession {
   readonly peer: PeerId;
   readonly #stream: Stream;
   readonly #blocks = new Map<string, PendingBlock>();
+  /** Leaves requests by tree, then start index (one tree is fetched in several ranges). */
+  readonly #leaves = new Map<string, Map<number, PendingLeaves>>();
   readonly #haveWaiters = new Map<string, ((has: boolean) => void)[]>();
   /** Request ids answered late are tolerated (time-outs race with answers); anything else is not. */
   readonly #expired = new Set<string>();
@@ -172,6 +180,38 @@ export class PeerSession {
     });
   }
 
+  /**
+   * Requests leaf digests [start, start + count) of a tree. Resolves with what the peer sent (fewer
+   * where the tree ends; the caller verifies them against the tree); rejects with ERR_DONT_HAVE,
+   * ERR_REQUEST_TIMEOUT, ERR_PROTOCOL_VIOLATION or ERR_PEER_GONE.
+   */
+  wantLeaves(
+    tree: CID,
+    start: number,
+    count: number,
+    options: { timeoutMs: number },
+  ): Promise<Uint8Array[]> {
+    this.#assertOpen();
+    const key = tree.toString();
+    let byStart = this.#leaves.get(key);
+    if (!byStart) this.#leaves.set(key, (byStart = new Map()));
+    if (byStart.has(start)) throw new RangeError(`leaves ${key}@${start} are already requested`);
+    const pending = byStart;
+    return new Promise<Uint8Array[]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pending.delete(start);
+        reject(
+          new NetworkError(
+            "ERR_REQUEST_TIMEOUT",
+            `${this.peer.toString()} did not send leaves of ${key} within ${options.timeoutMs} ms`,
+          ),
+        );
+      }, options.timeoutMs);
+      pending.set(start, { resolve, reject, timer });
+      this.#send(encodeMessage({ type: MessageType.WANT_LEAVES, tree, start, count }));
+    });
+  }
+
   /** Ends the session: outstanding requests fail with ERR_PEER_GONE (or `error`). */
   close(error?: NetworkError): void {
     this.#fail(error ?? new NetworkError("ERR_PEER_GONE", "the session was closed locally"));
@@ -189,8 +229,20 @@ export class PeerSession {
             this.#haveWaiters.delete(key);
             for (const waiter of waiters) waiter(present);
           }
-          if (!present) this.#answerBlock(key, cid, undefined);
+          if (!present) {
+            this.#answerBlock(key, cid, undefined);
+            this.#refuseLeaves(key);
+          }
         }
+        return;
+      }
+      case MessageType.LEAVES: {
+        const key = message.tree.toString();
+        const pending = this.#leaves.get(key)?.get(message.start);
+        if (!pending) return; // a late answer to a timed-out request: harmless, bounded in size
+        this.#leaves.get(key)!.delete(message.start);
+        clearTimeout(pending.timer);
+        pending.resolve(message.leaves);
         return;
       }
       case MessageType.BLOCK:
@@ -203,6 +255,18 @@ export class PeerSession {
             `${this.peer.toString()} sent a request (type ${message.type}) on our request stream`,
           ),
         );
+    }
+  }
+
+  #refuseLeaves(key: string): void {
+    const byStart = this.#leaves.get(key);
+    if (!byStart) return;
+    this.#leaves.delete(key);
+    for (const pending of byStart.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(
+        new NetworkError("ERR_DONT_HAVE", `${this.peer.toString()} lacks tree ${key}`),
+      );
     }
   }
 
@@ -287,6 +351,13 @@ export class PeerSession {
       pending.reject(gone);
     }
     this.#blocks.clear();
+    for (const byStart of this.#leaves.values()) {
+      for (const pending of byStart.values()) {
+        clearTimeout(pending.timer);
+        pending.reject(gone);
+      }
+    }
+    this.#leaves.clear();
     for (const [, waiters] of this.#haveWaiters) for (const waiter of waiters) waiter(false);
     this.#haveWaiters.clear();
     if (this.#stream.status === "open") {

@@ -1,7 +1,7 @@
 import type { PeerId, Stream } from "@libp2p/interface";
 import type { CID } from "multiformats/cid";
 import { isNetworkError } from "../errors.js";
-import type { BlockSource } from "../interfaces.js";
+import type { BlockSource, TreeSource } from "../interfaces.js";
 import { type NetworkMetrics, noopNetworkMetrics } from "../metrics.js";
 import { readMessages, sendFrame } from "./stream-io.js";
 import { FrameDecoder, type Message, MessageType, encodeCidList, encodeMessage } from "./wire.js";
@@ -16,6 +16,8 @@ export interface BlockExchangeServerOptions {
 
 export interface BlockExchangeServerComponents {
   source: BlockSource;
+  /** Answers WANT_LEAVES; without it every tree is unknown (DONT_HAVE). */
+  trees?: TreeSource;
   metrics?: NetworkMetrics;
 }
 
@@ -26,6 +28,7 @@ export interface BlockExchangeServerComponents {
  */
 export class BlockExchangeServer {
   readonly #source: BlockSource;
+  readonly #trees: TreeSource | undefined;
   readonly #metrics: NetworkMetrics;
   readonly #maxQueuedWants: number;
   readonly #readAhead: number;
@@ -33,6 +36,7 @@ export class BlockExchangeServer {
 
   constructor(components: BlockExchangeServerComponents, options: BlockExchangeServerOptions = {}) {
     this.#source = components.source;
+    this.#trees = components.trees;
     this.#metrics = components.metrics ?? noopNetworkMetrics;
     this.#maxQueuedWants = options.maxQueuedWants ?? 1024;
     this.#readAhead = options.readAhead ?? 8;
@@ -43,6 +47,7 @@ export class BlockExchangeServer {
   handleStream(stream: Stream, peer: PeerId): void {
     new ServerSession(stream, peer, {
       source: this.#source,
+      trees: this.#trees,
       metrics: this.#metrics,
       maxQueuedWants: this.#maxQueuedWants,
       readAhead: this.#readAhead,
@@ -53,6 +58,7 @@ export class BlockExchangeServer {
 
 interface SessionContext {
   source: BlockSource;
+  trees: TreeSource | undefined;
   metrics: NetworkMetrics;
   maxQueuedWants: number;
   readAhead: number;
@@ -102,6 +108,11 @@ class ServerSession {
         this.#wants.push(...message.cids);
         if (!this.#working) void this.#serveBlocks().catch((error) => this.#fail(error));
         return;
+      case MessageType.WANT_LEAVES:
+        void this.#answerLeaves(message.tree, message.start, message.count).catch((error) =>
+          this.#fail(error),
+        );
+        return;
       case MessageType.CANCEL: {
         const cancelled = new Set(message.cids.map((c) => c.toString()));
         const kept = this.#wants.filter((c) => !cancelled.has(c.toString()));
@@ -124,6 +135,20 @@ class ServerSession {
     for (const frame of encodeCidList(MessageType.DONT_HAVE, dontHave)) {
       await sendFrame(this.#stream, frame, signal);
     }
+  }
+
+  async #answerLeaves(tree: CID, start: number, count: number): Promise<void> {
+    const leaves = await this.#ctx.trees?.leaves(tree, start, count).catch((error: unknown) => {
+      this.#ctx.log(
+        `block exchange: reading leaves of ${tree.toString()} failed: ${String(error)}`,
+      );
+      return undefined;
+    });
+    const frame =
+      leaves === undefined || leaves.length === 0
+        ? encodeMessage({ type: MessageType.DONT_HAVE, cids: [tree] })
+        : encodeMessage({ type: MessageType.LEAVES, tree, start, leaves: leaves.slice(0, count) });
+    await sendFrame(this.#stream, frame, this.#abort.signal);
   }
 
   /** Sends queued blocks in order, reading up to `readAhead` of them from the source in advance. */

@@ -17,6 +17,15 @@ import { NetworkError } from "../errors.js";
  *   0x04 WANT_BLOCK  cidList        send me these blocks
  *   0x05 BLOCK       cidEntry data  one block; data is the rest of the body
  *   0x06 CANCEL      cidList        forget these WANT_BLOCKs if not yet answered
+ *   0x07 WANT_LEAVES cidEntry varint(start) varint(count)
+ *                                   send me leaf digests [start, start+count) of this SHA-256 tree
+ *   0x08 LEAVES      cidEntry varint(start) digests
+ *                                   leaf digests from `start` (32 bytes each, the rest of the body;
+ *                                   fewer than asked where the tree ends); DONT_HAVE [tree] if the
+ *                                   tree is unknown
+ *
+ * The leaves let a node that has only a manifest (tree id, block count) learn its blocks' ids: it
+ * checks them against the tree id once, then checks every block against its id.
  *
  * Varints are unsigned LEB128 of at most 4 bytes (values < 2^28). Everything a peer sends is
  * checked here: an unknown type, a truncated or overlong field, a frame over the cap, trailing
@@ -30,13 +39,17 @@ export const MessageType = {
   WANT_BLOCK: 0x04,
   BLOCK: 0x05,
   CANCEL: 0x06,
+  WANT_LEAVES: 0x07,
+  LEAVES: 0x08,
 } as const;
 
-export type CidListType = Exclude<(typeof MessageType)[keyof typeof MessageType], 0x05>;
+export type CidListType = 0x01 | 0x02 | 0x03 | 0x04 | 0x06;
 
 export type Message =
   | { type: CidListType; cids: CID[] }
-  | { type: typeof MessageType.BLOCK; cid: CID; data: Uint8Array };
+  | { type: typeof MessageType.BLOCK; cid: CID; data: Uint8Array }
+  | { type: typeof MessageType.WANT_LEAVES; tree: CID; start: number; count: number }
+  | { type: typeof MessageType.LEAVES; tree: CID; start: number; leaves: Uint8Array[] };
 
 /** The largest block this protocol carries: 16 times the node's 64 KiB block size. */
 export const MAX_BLOCK_BYTES = 1024 * 1024;
@@ -45,6 +58,11 @@ export const MAX_FRAME_BYTES = MAX_BLOCK_BYTES + 1024;
 export const MAX_CIDS_PER_MESSAGE = 1024;
 /** A CIDv1 with a SHA-256 multihash takes 36-38 bytes; anything past this is not a real CID. */
 export const MAX_CID_BYTES = 128;
+export const LEAF_BYTES = 32;
+/** 512 KiB of digests per LEAVES message. */
+export const MAX_LEAVES_PER_MESSAGE = 16384;
+/** Largest leaf index a request may name (2^28 leaves of 64 KiB = 16 TiB). */
+const MAX_LEAF_INDEX = 2 ** 28 - 1;
 const MAX_VARINT_BYTES = 4;
 
 function violation(message: string): NetworkError {
@@ -69,8 +87,42 @@ function writeVarint(target: Uint8Array, offset: number, value: number): number 
   return offset;
 }
 
+function encodeLeaves(
+  message: Extract<Message, { type: typeof MessageType.WANT_LEAVES | typeof MessageType.LEAVES }>,
+): Uint8Array {
+  const cid = message.tree.bytes;
+  const second = message.type === MessageType.WANT_LEAVES ? message.count : 0;
+  const tail = message.type === MessageType.LEAVES ? message.leaves.length * LEAF_BYTES : 0;
+  const bodyLength =
+    1 +
+    varintLength(cid.length) +
+    cid.length +
+    varintLength(message.start) +
+    (message.type === MessageType.WANT_LEAVES ? varintLength(second) : 0) +
+    tail;
+  const frame = new Uint8Array(varintLength(bodyLength) + bodyLength);
+  let o = writeVarint(frame, 0, bodyLength);
+  frame[o++] = message.type;
+  o = writeVarint(frame, o, cid.length);
+  frame.set(cid, o);
+  o = writeVarint(frame, o + cid.length, message.start);
+  if (message.type === MessageType.WANT_LEAVES) {
+    writeVarint(frame, o, second);
+  } else {
+    for (const leaf of message.leaves) {
+      if (leaf.length !== LEAF_BYTES) throw new RangeError("a leaf digest is 32 bytes");
+      frame.set(leaf, o);
+      o += LEAF_BYTES;
+    }
+  }
+  return frame;
+}
+
 /** Encodes a message as one complete frame (length prefix included). */
 export function encodeMessage(message: Message): Uint8Array {
+  if (message.type === MessageType.WANT_LEAVES || message.type === MessageType.LEAVES) {
+    return encodeLeaves(message);
+  }
   let bodyLength: number;
   if (message.type === MessageType.BLOCK) {
     const cid = message.cid.bytes;
@@ -158,6 +210,29 @@ export function decodeBody(body: Uint8Array, maxBlockBytes = MAX_BLOCK_BYTES): M
       throw violation(`a block of ${data.length} bytes (at most ${maxBlockBytes})`);
     }
     return { type, cid, data };
+  }
+  if (type === MessageType.WANT_LEAVES || type === MessageType.LEAVES) {
+    const [tree, afterCid] = readCid(body, 1);
+    const [start, afterStart] = readField(body, afterCid);
+    if (start > MAX_LEAF_INDEX) throw violation(`leaf index ${start} is out of range`);
+    if (type === MessageType.WANT_LEAVES) {
+      const [count, end] = readField(body, afterStart);
+      if (count === 0 || count > MAX_LEAVES_PER_MESSAGE) {
+        throw violation(`a request for ${count} leaves (1..${MAX_LEAVES_PER_MESSAGE})`);
+      }
+      if (end !== body.length) throw violation("trailing bytes after a leaves request");
+      return { type, tree, start, count };
+    }
+    const bytes = body.subarray(afterStart);
+    const n = bytes.length / LEAF_BYTES;
+    if (!Number.isInteger(n) || n === 0 || n > MAX_LEAVES_PER_MESSAGE) {
+      throw violation(
+        `${bytes.length} bytes of leaves (a multiple of 32, 1..${MAX_LEAVES_PER_MESSAGE} leaves)`,
+      );
+    }
+    const leaves: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) leaves.push(bytes.slice(i * LEAF_BYTES, (i + 1) * LEAF_BYTES));
+    return { type, tree, start, leaves };
   }
   if (
     type !== MessageType.WANT_HAVE &&

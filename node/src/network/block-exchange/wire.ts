@@ -27,7 +27,7 @@ import { NetworkError } from "../errors.js";
  * The leaves let a node that has only a manifest (tree id, block count) learn its blocks' ids: it
  * checks them against the tree id once, then checks every block against its id.
  *
- * Varints are unsigned LEB128 of at most 4 bytes (values < 2^28). Everything a peer sends is
+ * Varints are unsigned LEB128 of at most 4 bytes (values < 2^28: leaf indexes up to 16 TiB trees). Everything a peer sends is
  * checked here: an unknown type, a truncated or overlong field, a frame over the cap, trailing
  * bytes, an unparsable CID all raise ERR_PROTOCOL_VIOLATION. The frame length is checked before
  * its body is buffered, so a peer cannot make us hold more than one frame cap of its data.
@@ -61,8 +61,7 @@ export const MAX_CID_BYTES = 128;
 export const LEAF_BYTES = 32;
 /** 512 KiB of digests per LEAVES message. */
 export const MAX_LEAVES_PER_MESSAGE = 16384;
-/** Largest leaf index a request may name (2^28 leaves of 64 KiB = 16 TiB). */
-const MAX_LEAF_INDEX = 2 ** 28 - 1;
+
 const MAX_VARINT_BYTES = 4;
 
 function violation(message: string): NetworkError {
@@ -214,7 +213,6 @@ export function decodeBody(body: Uint8Array, maxBlockBytes = MAX_BLOCK_BYTES): M
   if (type === MessageType.WANT_LEAVES || type === MessageType.LEAVES) {
     const [tree, afterCid] = readCid(body, 1);
     const [start, afterStart] = readField(body, afterCid);
-    if (start > MAX_LEAF_INDEX) throw violation(`leaf index ${start} is out of range`);
     if (type === MessageType.WANT_LEAVES) {
       const [count, end] = readField(body, afterStart);
       if (count === 0 || count > MAX_LEAVES_PER_MESSAGE) {

@@ -156,6 +156,8 @@ class DownloadRun {
   readonly #ready = new Map<number, { bytes: Uint8Array; from: PeerId }>();
   readonly #peers = new Map<string, Peer>();
   readonly #connecting = new Set<string>();
+  /** Blocks whose CID is being fetched: a CID listed twice (zero padding) is fetched once. */
+  readonly #inFlightKeys = new Set<string>();
   readonly #abort = new AbortController();
   readonly #started = performance.now();
   #cursor = 0;
@@ -277,6 +279,7 @@ class DownloadRun {
     for (let i = this.#cursor; i < horizon; i++) {
       if (this.#state[i] !== State.Wanted) continue;
       wanted = true;
+      if (this.#inFlightKeys.has(this.#keys[i]!)) continue; // arrives with its twin
       const peer = this.#pickPeer(i);
       if (peer) this.#request(i, peer);
       else if (!this.#anyPeerMayHave(i)) {
@@ -352,7 +355,9 @@ class DownloadRun {
 
   #request(index: number, peer: Peer): void {
     const cid = this.#cids[index]!;
+    const key = this.#keys[index]!;
     this.#state[index] = State.InFlight;
+    this.#inFlightKeys.add(key);
     this.#attempts[index] = Math.min(255, this.#attempts[index]! + 1);
     const started = performance.now();
     let request: Promise<Uint8Array>;
@@ -360,6 +365,7 @@ class DownloadRun {
       request = peer.session.wantBlock(cid, { timeoutMs: this.#o.requestTimeoutMs });
     } catch (error) {
       this.#state[index] = State.Wanted;
+      this.#inFlightKeys.delete(key);
       this.#dropPeer(peer, error);
       return;
     }
@@ -374,15 +380,25 @@ class DownloadRun {
           if (!this.#abort.signal.aborted) this.#setFailure(error);
           return;
         }
+        this.#inFlightKeys.delete(key);
         this.#fetched++;
         this.#fetchedBytes += bytes.length;
         this.#lastProgress = Date.now();
         this.#ready.set(index, { bytes, from: peer.session.peer });
         this.#state[index] = State.Ready;
+        // The same CID elsewhere in the window (zero padding, repeated content) is served too.
+        const horizon = Math.min(this.#cids.length, this.#cursor + this.#o.lookahead);
+        for (let i = this.#cursor; i < horizon; i++) {
+          if (i !== index && this.#state[i] === State.Wanted && this.#keys[i] === key) {
+            this.#ready.set(i, { bytes, from: peer.session.peer });
+            this.#state[i] = State.Ready;
+          }
+        }
         this.#progress();
         this.#pump();
       },
       (error: unknown) => {
+        this.#inFlightKeys.delete(key);
         this.#state[index] = State.Wanted;
         if (isNetworkError(error, "ERR_DONT_HAVE")) {
           peer.haves.delete(this.#keys[index]!);

@@ -117,6 +117,18 @@ describe("block exchange between nodes over TCP on 127.0.0.1", function () {
     got.forEach((b, i) => expect(sameBytes(b.bytes, blocks[i]!.bytes)).to.equal(true));
   });
 
+  it("fetches a CID listed several times (zero padding) once and delivers it at each place", async function () {
+    const source = await provider();
+    const { net, store, peers } = await client([source]);
+    const list = [cids[0]!, cids[1]!, cids[0]!, cids[2]!, cids[0]!];
+    const got = await collect(net.download({ cids: list, providerKeys: [], peers }));
+    expect(got.map((b) => b.cid.toString())).to.deep.equal(list.map(String));
+    got.forEach((b) =>
+      expect(sameBytes(b.bytes, store.blocks.get(b.cid.toString())!)).to.equal(true),
+    );
+    expect(store.puts).to.equal(3);
+  });
+
   it("does not fetch blocks it already stores", async function () {
     const source = await provider();
     const { net, store, peers } = await client([source]);

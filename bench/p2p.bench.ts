@@ -45,6 +45,16 @@ async function spawnPeer(
   return JSON.parse(line) as Record<string, string>;
 }
 
+/**
+ * The best of three runs: the machine is shared, and other jobs only ever slow a run down, so the
+ * fastest run is the closest to what the code itself allows. Every variant is measured alike.
+ */
+async function bestOf(run: () => Promise<number>): Promise<number> {
+  let best = 0;
+  for (let i = 0; i < 3; i++) best = Math.max(best, await run());
+  return best;
+}
+
 async function rawTcpMBps(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     let got = 0;
@@ -59,7 +69,7 @@ async function rawTcpMBps(port: number): Promise<number> {
 const bench: Benchmark = {
   name: "p2p",
   description:
-    "block exchange over libp2p (TCP + Noise + Yamux) on loopback, 100 MiB of 64 KiB blocks, each node its own process; raw TCP loopback as the peer",
+    "block exchange over libp2p (TCP + Noise + Yamux) on loopback, 100 MiB of 64 KiB blocks, each node its own process, best of 3 runs; raw TCP loopback as the peer",
   async run(log) {
     const children: ChildProcess[] = [];
     const dirs: string[] = [];
@@ -76,7 +86,7 @@ const bench: Benchmark = {
       log("raw TCP");
       const { port } = await spawnPeer(children, ["tcp", String(DATASET_BYTES)]);
       await rawTcpMBps(Number(port)); // warm-up
-      const raw = await rawTcpMBps(Number(port));
+      const raw = await bestOf(() => rawTcpMBps(Number(port)));
 
       log("starting 3 providers");
       const providers = await Promise.all(
@@ -115,12 +125,12 @@ const bench: Benchmark = {
       };
       log("libp2p stream");
       await rawStream();
-      const stream = await rawStream();
+      const stream = await bestOf(rawStream);
       log("1 provider");
       await measure(peers.slice(0, 1)); // warm-up: JIT, connection windows
-      const one = await measure(peers.slice(0, 1));
+      const one = await bestOf(() => measure(peers.slice(0, 1)));
       log("3 providers");
-      const three = await measure(peers);
+      const three = await bestOf(() => measure(peers));
       const rows: BenchRow[] = [
         { subject: "raw TCP loopback", metric: "100 MiB, 1 connection", value: raw, unit: "MB/s" },
         {

@@ -276,13 +276,22 @@ class DownloadRun {
     for (const peer of this.#peers.values()) this.#queryHaves(peer);
     let starving = false;
     let wanted = false;
+    // Free request slots over all peers: once none is left there is nothing to schedule, and
+    // scanning the rest of the window per arriving block would cost more than the block.
+    let capacity = 0;
+    for (const peer of this.#peers.values()) {
+      capacity += Math.max(0, this.#o.windowPerPeer - peer.session.inFlight);
+    }
     for (let i = this.#cursor; i < horizon; i++) {
       if (this.#state[i] !== State.Wanted) continue;
       wanted = true;
+      if (capacity === 0 && this.#peers.size > 0) break;
       if (this.#inFlightKeys.has(this.#keys[i]!)) continue; // arrives with its twin
       const peer = this.#pickPeer(i);
-      if (peer) this.#request(i, peer);
-      else if (!this.#anyPeerMayHave(i)) {
+      if (peer) {
+        this.#request(i, peer);
+        capacity--;
+      } else if (!this.#anyPeerMayHave(i)) {
         if (this.#gaveUp && !this.#discovering) this.#state[i] = State.Missing;
         else starving = true;
       }

@@ -6,7 +6,9 @@ describe("deploy/modules/TestToken (Ignition)", function () {
   it("deploys the token with the default owner and faucet limit", async function () {
     const { ignition, ethers } = await network.create();
     const [deployer] = await ethers.getSigners();
-    const { token } = await ignition.deploy(TestTokenModule);
+    const deployed = await ignition.deploy(TestTokenModule);
+    // Ignition's results are untyped ethers Contracts; the typechain type comes from getContractAt.
+    const token = await ethers.getContractAt("TestToken", await deployed.token.getAddress());
     expect(await token.owner()).to.equal(deployer!.address);
     expect(await token.faucetLimit()).to.equal(1_000n * 10n ** 18n);
   });
@@ -14,9 +16,10 @@ describe("deploy/modules/TestToken (Ignition)", function () {
   it("takes the owner and faucet limit as parameters", async function () {
     const { ignition, ethers } = await network.create();
     const [, other] = await ethers.getSigners();
-    const { token } = await ignition.deploy(TestTokenModule, {
+    const deployed = await ignition.deploy(TestTokenModule, {
       parameters: { TestToken: { owner: other!.address, faucetLimit: 0n } },
     });
+    const token = await ethers.getContractAt("TestToken", await deployed.token.getAddress());
     expect(await token.owner()).to.equal(other!.address);
     await expect(token.faucet(1n)).to.be.revertedWithCustomError(token, "TestToken_FaucetDisabled");
   });

@@ -14,37 +14,40 @@
  */
 import { BN254_BASE_MODULUS, BN254_SCALAR_MODULUS } from "./bn254.js";
 
-export interface G1PointArg {
+// Object type aliases rather than interfaces: they have implicit index signatures, so values pass
+// as-is where Ignition expects plain ABI values (SolidityParameterType).
+
+export type G1PointArg = {
   x: bigint;
   y: bigint;
-}
+};
 
 /** c0 + c1 * i as {real: c0, imag: c1}. */
-export interface Fp2ElementArg {
+export type Fp2ElementArg = {
   real: bigint;
   imag: bigint;
-}
+};
 
-export interface G2PointArg {
+export type G2PointArg = {
   x: Fp2ElementArg;
   y: Fp2ElementArg;
-}
+};
 
 /** The contract's Groth16Proof. */
-export interface Groth16ProofArg {
+export type Groth16ProofArg = {
   a: G1PointArg;
   b: G2PointArg;
   c: G1PointArg;
-}
+};
 
 /** The contract's Groth16VerificationKey (its constructor argument). */
-export interface Groth16VerificationKeyArg {
+export type Groth16VerificationKeyArg = {
   alpha1: G1PointArg;
   beta2: G2PointArg;
   gamma2: G2PointArg;
   delta2: G2PointArg;
   ic: [G1PointArg, G1PointArg, G1PointArg, G1PointArg];
-}
+};
 
 /** The storage proof's public inputs, in circuit order: entropy, dataSetRoot, slotIndex. */
 export type PublicSignals = [bigint, bigint, bigint];

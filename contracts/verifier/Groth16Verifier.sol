@@ -59,6 +59,8 @@ contract Groth16Verifier is IGroth16Verifier {
     /// @dev One (G1, G2) pair in the pairing precompile's input: 6 words.
     uint256 private constant _PAIR_BYTES = 192;
 
+    // The verification key, one word per immutable (an immutable cannot be a struct or an array), Fp2
+    // coordinates as real and imaginary parts. Set once by the constructor, read back by verificationKey().
     uint256 private immutable _alpha1X;
     uint256 private immutable _alpha1Y;
     uint256 private immutable _beta2XReal;

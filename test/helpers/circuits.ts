@@ -106,9 +106,14 @@ export class TestCircuit {
     } catch (error) {
       throw new WitnessGenerationError(error instanceof Error ? error.message : String(error));
     }
-    const violated = violatedConstraints(this.r1cs, values);
+    const violated = this.violatedConstraints(values);
     if (violated.length > 0) throw new ConstraintViolationError(violated);
     return new Witness(this, values);
+  }
+
+  /** Indices of the constraints a full assignment of the wires breaks. */
+  violatedConstraints(values: readonly bigint[]): number[] {
+    return violatedConstraints(this.r1cs, values);
   }
 
   /**

@@ -15,6 +15,12 @@
  *
  * Values in memory are 9 little-endian u32 limbs (36 bytes), always normalised (each limb < 2^29)
  * and fully reduced (< r), in Montgomery form unless stated otherwise.
+ *
+ * Inside the permutation values are kept "loose" to save instructions: below a small multiple k*r
+ * rather than below r, and with limbs that may exceed 29 bits between additions. A Montgomery
+ * product of normalised inputs below ka*r and kb*r is below (ka*kb*r/R + 1)*r, so below 2r while
+ * ka*kb <= 169 (r/R is about 1/169.3): products need no final subtraction and sums no reduction,
+ * as long as the bounds (tracked in generate.ts) stay within that.
  */
 import { FIELD_MODULUS } from "../field.js";
 import type { FunctionBuilder, Local } from "./encoder.js";
@@ -53,6 +59,13 @@ const P = toLimbs(FIELD_MODULUS);
 const MU = mod(-inverse(FIELD_MODULUS, 1n << BigInt(LIMB_BITS)), 1n << BigInt(LIMB_BITS));
 /** x -> x*R mod r is Montgomery multiplication by R^2 mod r (the product divides by R once). */
 const R_SQUARED = (R * R) % FIELD_MODULUS;
+
+/**
+ * reduceLoose estimates floor(x / r) as (top limb * QUOTIENT_SCALE) >> QUOTIENT_SHIFT, the top limb
+ * holding bits 232 and up. A shift of 56 keeps the product below 2^63 for x < 2^258.
+ */
+const QUOTIENT_SHIFT = 56n;
+const QUOTIENT_SCALE = (1n << (232n + QUOTIENT_SHIFT)) / FIELD_MODULUS;
 
 /** The Montgomery form x*R mod r of an integer, as limbs (for constants baked into the code). */
 export function montgomeryLimbs(x: bigint): bigint[] {
@@ -152,34 +165,23 @@ export class FieldEmitter {
     }
   }
 
-  /** out = a*b/R mod r (Montgomery product; both in Montgomery form gives the product's form). */
+  /** out = a*b/R mod r, fully reduced (Montgomery product; a < 2^256 and b < r, normalised). */
   mul(out: readonly Local[], a: Operand, b: Operand): void {
-    this.columnProduct(a, b);
-    this.reduce(out);
+    this.montgomeryProduct(out, a, b);
+    this.subtractIfAtLeastModulus(out, out);
   }
 
-  /** out = a*a/R mod r, with each cross product computed once and doubled. */
-  square(out: readonly Local[], a: readonly Local[]): void {
-    const f = this.f;
-    for (let k = 0; k < 2 * LIMB_COUNT - 1; k++) {
-      let crossTerms = 0;
-      for (let i = Math.max(0, k - LIMB_COUNT + 1); 2 * i < k; i++) {
-        f.get(a[i]!)
-          .get(a[k - i]!)
-          .op("i64.mul");
-        if (crossTerms++ > 0) f.op("i64.add");
-      }
-      if (crossTerms > 0) f.i64(1n).op("i64.shl");
-      if (k % 2 === 0) {
-        f.get(a[k / 2]!)
-          .get(a[k / 2]!)
-          .op("i64.mul");
-        if (crossTerms > 0) f.op("i64.add");
-      }
-      f.set(this.t[k]!);
-    }
-    f.i64(0n).set(this.t[2 * LIMB_COUNT - 1]!);
-    this.reduce(out);
+  /**
+   * out = a*b/R mod r, or that plus r: the loose Montgomery product. a and b must be normalised,
+   * a < ka*r and b < kb*r with ka*kb <= 169; then out < 2r, normalised. out may be a or b.
+   */
+  mulLoose(out: readonly Local[], a: readonly Local[], b: readonly Local[]): void {
+    this.montgomeryProduct(out, a, b);
+  }
+
+  /** mulLoose(out, a, a), with each cross product computed once and doubled. */
+  squareLoose(out: readonly Local[], a: readonly Local[]): void {
+    this.montgomeryProduct(out, a, "square");
   }
 
   /** out = x*R mod r from plain limbs (to Montgomery form). */
@@ -192,7 +194,7 @@ export class FieldEmitter {
     this.mul(out, mont, toLimbs(1n));
   }
 
-  /** out = a + b mod r, for reduced a and b; out may be a or b. */
+  /** out = a + b mod r, fully reduced, for reduced a and b; out may be a or b. */
   add(out: readonly Local[], a: readonly Local[], b: readonly Local[]): void {
     const s = this.t.slice(0, LIMB_COUNT);
     s.forEach((limb, j) => this.f.get(a[j]!).get(b[j]!).op("i64.add").set(limb));
@@ -200,84 +202,145 @@ export class FieldEmitter {
     this.subtractIfAtLeastModulus(out, s); // a + b < 2r, so one subtraction reduces it
   }
 
-  /** t[0..17] = column sums of a*b (no carries yet); products by constant 0 or 1 are folded. */
-  private columnProduct(a: Operand, b: Operand): void {
-    const f = this.f;
-    const push = (x: Local | bigint) => (typeof x === "bigint" ? f.i64(x) : f.get(x));
-    for (let k = 0; k < 2 * LIMB_COUNT; k++) {
-      let terms = 0;
-      for (let i = Math.max(0, k - LIMB_COUNT + 1); i <= Math.min(k, LIMB_COUNT - 1); i++) {
-        const x = a[i]!;
-        const y = b[k - i]!;
-        if (x === 0n || y === 0n) continue;
-        if (x === 1n) push(y);
-        else if (y === 1n) push(x);
-        else {
-          push(x);
-          push(y);
-          f.op("i64.mul");
-        }
-        if (terms++ > 0) f.op("i64.add");
-      }
-      if (terms === 0) f.i64(0n);
-      f.set(this.t[k]!);
-    }
+  /** out = the sum of the terms limb by limb: no carries, no reduction (a loose value). */
+  addLimbs(out: readonly Local[], ...terms: readonly (readonly Local[])[]): void {
+    out.forEach((limb, j) => {
+      terms.forEach((term, i) => {
+        this.f.get(term[j]!);
+        if (i > 0) this.f.op("i64.add");
+      });
+      this.f.set(limb);
+    });
   }
 
   /**
-   * Montgomery reduction of t (the column sums of a*b with a < 2^256, b < r) into
-   * out = t / R mod r, fully reduced.
-   *
-   * Step i picks m < 2^29 with t_i + m*r_0 = 0 mod 2^29, adds m*r at limb i, and moves the (now
-   * exactly divisible) low limb's carry up. After nine steps the low nine limbs are zero and
-   * t_9..t_17 hold (a*b + M*r)/R < 2r, which one conditional subtraction makes canonical.
-   * Column bound: at most 9 product terms + 9 reduction terms of < 2^58 each + a carry < 2^63.
+   * Propagates carries so every limb but the top is < 2^29; the top absorbs the rest. Limbs may be
+   * negative (after reduceLoose's subtraction): the arithmetic shift and the mask floor correctly,
+   * and the result is non-negative whenever the value is.
    */
-  private reduce(out: readonly Local[]): void {
-    const f = this.f;
-    const t = this.t;
-    for (let i = 0; i < LIMB_COUNT; i++) {
-      f.get(t[i]!).i64(MU).op("i64.mul").i64(MASK).op("i64.and").set(this.m);
-      // t_{i+1} += (t_i + m*r_0) >> 29; the low limb itself is dropped (it is zero mod 2^29).
-      f.get(t[i + 1]!)
-        .get(t[i]!)
-        .get(this.m)
-        .i64(P[0]!)
-        .op("i64.mul")
-        .op("i64.add")
-        .i64(BigInt(LIMB_BITS))
-        .op("i64.shr_u")
-        .op("i64.add");
-      f.get(this.m)
-        .i64(P[1]!)
-        .op("i64.mul")
-        .op("i64.add")
-        .set(t[i + 1]!);
-      for (let j = 2; j < LIMB_COUNT; j++)
-        f.get(t[i + j]!)
-          .get(this.m)
-          .i64(P[j]!)
-          .op("i64.mul")
-          .op("i64.add")
-          .set(t[i + j]!);
-    }
-    const high = t.slice(LIMB_COUNT);
-    this.normalise(high);
-    this.subtractIfAtLeastModulus(out, high);
-  }
-
-  /** Propagates carries so every limb but the top is < 2^29 (the top absorbs the rest). */
-  private normalise(limbs: readonly Local[]): void {
+  normalise(limbs: readonly Local[]): void {
     const f = this.f;
     for (let j = 0; j < LIMB_COUNT - 1; j++) {
       f.get(limbs[j + 1]!)
         .get(limbs[j]!)
         .i64(BigInt(LIMB_BITS))
-        .op("i64.shr_u")
+        .op("i64.shr_s")
         .op("i64.add")
         .set(limbs[j + 1]!);
       f.get(limbs[j]!).i64(MASK).op("i64.and").set(limbs[j]!);
     }
+  }
+
+  /**
+   * x = x - q*r for normalised x < 16r, with q estimated from the top limb alone: q is at most 2
+   * below floor(x / r), so afterwards x < 3r, normalised. Ten multiplications and no branches,
+   * far cheaper than the conditional subtractions a full reduction takes.
+   */
+  reduceLoose(x: readonly Local[]): void {
+    const f = this.f;
+    const q = this.m;
+    f.get(x[LIMB_COUNT - 1]!)
+      .i64(QUOTIENT_SCALE)
+      .op("i64.mul")
+      .i64(QUOTIENT_SHIFT)
+      .op("i64.shr_u")
+      .set(q);
+    x.forEach((limb, j) => f.get(limb).get(q).i64(P[j]!).op("i64.mul").op("i64.sub").set(limb));
+    this.normalise(x);
+  }
+
+  /** x = x mod r for normalised x < 3r: two conditional subtractions. */
+  reduceFully(x: readonly Local[]): void {
+    this.subtractIfAtLeastModulus(x, x);
+    this.subtractIfAtLeastModulus(x, x);
+  }
+
+  /**
+   * out = (a*b + M*r) / R, normalised: congruent to a*b/R and below a*b/R + r. Product scanning
+   * with the reduction folded in: column k sums every a_i*b_j with i + j = k, every m_i*r_j with
+   * i + j = k, and the carry from column k - 1. In the low nine columns m_k is then chosen so that
+   * the column becomes divisible by 2^29 (m_k = column * -r^-1 mod 2^29), and only its carry
+   * moves on; the high nine columns are the result's limbs. Carries thus travel once, column by
+   * column, and each column is one expression on the wasm stack, which keeps register pressure
+   * low. Column bound (normalised inputs): 9 products and 9 reduction terms of < 2^58 each plus a
+   * carry < 2^35, so < 2^63. out may alias a or b: column k >= 9 writes limb k - 9 of out, which
+   * no later column reads (they need limbs above k - 9).
+   */
+  private montgomeryProduct(out: readonly Local[], a: Operand, b: Operand | "square"): void {
+    const f = this.f;
+    const m = this.t.slice(0, LIMB_COUNT); // the reduction digits m_0..m_8
+    const column = this.t[LIMB_COUNT]!;
+    const carry = this.t[LIMB_COUNT + 1]!;
+    const push = (x: Local | bigint) => (typeof x === "bigint" ? f.i64(x) : f.get(x));
+    for (let k = 0; k < 2 * LIMB_COUNT - 1; k++) {
+      let terms = 0;
+      const addTerm = () => {
+        if (terms++ > 0) f.op("i64.add");
+      };
+      const low = Math.max(0, k - LIMB_COUNT + 1);
+      const high = Math.min(k, LIMB_COUNT - 1);
+      if (b === "square") {
+        const operand = a as readonly Local[];
+        let cross = 0;
+        for (let i = low; 2 * i < k; i++) {
+          f.get(operand[i]!)
+            .get(operand[k - i]!)
+            .op("i64.mul");
+          if (cross++ > 0) f.op("i64.add");
+        }
+        if (cross > 0) {
+          f.i64(1n).op("i64.shl");
+          addTerm();
+        }
+        if (k % 2 === 0) {
+          f.get(operand[k / 2]!)
+            .get(operand[k / 2]!)
+            .op("i64.mul");
+          addTerm();
+        }
+      } else {
+        for (let i = low; i <= high; i++) {
+          const x = a[i]!;
+          const y = b[k - i]!;
+          if (x === 0n || y === 0n) continue;
+          if (x === 1n) push(y);
+          else if (y === 1n) push(x);
+          else {
+            push(x);
+            push(y);
+            f.op("i64.mul");
+          }
+          addTerm();
+        }
+      }
+      // Reduction terms m_i * r_(k-i) for the digits already chosen (i < k, i <= 8).
+      for (let i = low; i <= Math.min(k - 1, LIMB_COUNT - 1); i++) {
+        f.get(m[i]!)
+          .i64(P[k - i]!)
+          .op("i64.mul");
+        addTerm();
+      }
+      // The carry comes last: it is the latest value to become ready, so the sum of the other
+      // terms does not wait for it (the additions form one chain in stack order).
+      if (k > 0) {
+        f.get(carry);
+        addTerm();
+      }
+      if (terms === 0) f.i64(0n); // only for a constant operand with zero low limbs
+      if (k < LIMB_COUNT) {
+        // Choose m_k to clear this column's low 29 bits; keep only its carry.
+        f.tee(column).i64(MU).op("i64.mul").i64(MASK).op("i64.and").set(m[k]!);
+        f.get(column).get(m[k]!).i64(P[0]!).op("i64.mul").op("i64.add");
+        f.i64(BigInt(LIMB_BITS)).op("i64.shr_u").set(carry);
+      } else {
+        f.tee(column)
+          .i64(MASK)
+          .op("i64.and")
+          .set(out[k - LIMB_COUNT]!);
+        f.get(column).i64(BigInt(LIMB_BITS)).op("i64.shr_u").set(carry);
+      }
+    }
+    f.get(carry).set(out[LIMB_COUNT - 1]!); // column 17: only the carry (the value is < 2^261)
   }
 
   /**

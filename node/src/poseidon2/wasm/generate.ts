@@ -82,8 +82,10 @@ function emitSbox(m: ModuleBuilder): FunctionBuilder {
  *
  * Values stay loose (see montgomery.ts) with these bounds, in multiples of r:
  * - S-box input: normalised, below 11 (so x^2 and x^4 * x stay within ka*kb <= 169); output < 2.
- * - full round: each lane (< 14) plus its constant is normalised and loosely reduced to < 3 before
+ * - full round: each lane (< 14) plus its constant is loosely reduced to < 3 (normalised) before
  *   its S-box; after the matrix, lane + sum < 2 + 6 = 8.
+ * - limbs between normalisations are sums of at most six normalised limbs, so below 2^32, as
+ *   reduceLoose needs.
  * - partial round: lanes 1 and 2 (< 14) are loosely reduced to < 3 first; lane 0 (< 10) plus its
  *   constant is < 11; then lane 0 = 2*s0 + s1 + s2 < 10, lane 1 = s0 + 2*s1 + s2 < 11,
  *   lane 2 = s0 + s1 + 3*s2 < 14, all within reduceLoose's < 16.
@@ -108,11 +110,10 @@ function emitPermutation(m: ModuleBuilder): FunctionBuilder {
     f.get(scratch).call(sboxFn, m);
     F.load(x, scratch, 0);
   };
-  /** lane += its round constant (at rcPtr + offset), normalised. */
+  /** lane += its round constant (at rcPtr + offset), limb by limb. */
   const addRoundConstant = (lane: Local[], offset: number) => {
     F.load(rc, rcPtr, offset);
     F.addLimbs(lane, lane, rc);
-    F.normalise(lane);
   };
   /** circ(2,1,1): every lane plus the sum of all lanes. */
   const externalLinear = () => {
@@ -144,11 +145,10 @@ function emitPermutation(m: ModuleBuilder): FunctionBuilder {
       .op("i32.add")
       .set(rcPtr);
     f.else();
-    for (const lane of [s1, s2]) {
-      F.normalise(lane);
-      F.reduceLoose(lane);
-    }
+    F.reduceLoose(s1);
+    F.reduceLoose(s2);
     addRoundConstant(s0, 0);
+    F.normalise(s0);
     sbox(s0);
     // [[2,1,1],[1,2,1],[1,1,3]] with sum = s1 + s2; lane 0 is read last, after the others used it.
     F.addLimbs(sum, s1, s2);
@@ -165,7 +165,6 @@ function emitPermutation(m: ModuleBuilder): FunctionBuilder {
     .end();
   // Lanes are < 8r after the last full round: back to reduced values.
   lanes.forEach((lane, k) => {
-    F.normalise(lane);
     F.reduceLoose(lane);
     F.reduceFully(lane);
     F.store(ptr, k * E, lane);

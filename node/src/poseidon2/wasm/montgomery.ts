@@ -232,9 +232,10 @@ export class FieldEmitter {
   }
 
   /**
-   * x = x - q*r for normalised x < 16r, with q estimated from the top limb alone: q is at most 2
-   * below floor(x / r), so afterwards x < 3r, normalised. Ten multiplications and no branches,
-   * far cheaper than the conditional subtractions a full reduction takes.
+   * x = x - q*r for x < 16r with limbs below 2^32 (not necessarily normalised), q estimated from
+   * the top limb alone: the limbs below it add less than 2^235 = r / 2^18.6, so q is at most 2
+   * below floor(x / r) (and never above), and afterwards 0 <= x < 3r, normalised. Ten
+   * multiplications and no branches, far cheaper than conditional subtractions.
    */
   reduceLoose(x: readonly Local[]): void {
     const f = this.f;

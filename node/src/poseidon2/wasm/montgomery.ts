@@ -8,10 +8,9 @@
  *
  * Why 29-bit limbs rather than 32: WebAssembly has no 64x64->128 multiply, so limb products must
  * fit in an i64. A 29x29-bit product is < 2^58, so the up to 18 products that land in one column
- * (9 from a*b, 9 from the reduction) sum to < 2^63 without overflow. Carries can then be propagated
- * once per column instead of after every product, which is what 32-bit limbs would force; this
- * "delayed carry" form roughly halves the instruction count. 9 * 29 = 261 bits leave 7 bits of
- * headroom over r's 254 bits, which the bounds below rely on.
+ * (9 from a*b, 9 from the reduction) sum to < 2^63 without overflow. Carries then travel once per
+ * column instead of after every product, as 32-bit limbs would force. 9 * 29 = 261 bits leave 7
+ * bits of headroom over r's 254 bits, which the bounds below rely on.
  *
  * Values in memory are 9 little-endian u32 limbs (36 bytes), always normalised (each limb < 2^29)
  * and fully reduced (< r), in Montgomery form unless stated otherwise.
@@ -76,23 +75,27 @@ export function montgomeryLimbs(x: bigint): bigint[] {
 type Operand = readonly Local[] | readonly bigint[];
 
 /**
- * Emits field arithmetic into one function. Scratch locals are allocated once per function and
- * reused by every operation, so operations must not be interleaved (they never are: each is emitted
- * as a straight block).
+ * Emits field arithmetic into one function. Scratch locals are allocated once per emitter and
+ * reused by every operation, which is safe because each operation is emitted as one straight block.
  */
 export class FieldEmitter {
-  /** Column accumulators of the double-width product. */
-  private readonly t: Local[];
-  /** Differences for the conditional subtraction. */
+  /** The reduction digits m_0..m_8 of a Montgomery product; also the limb sums of `add`. */
+  private readonly digits: Local[];
+  private readonly column: Local;
+  private readonly carry: Local;
+  /** Differences for the conditional subtraction, and its borrow. */
   private readonly d: Local[];
-  private readonly m: Local;
   private readonly borrow: Local;
+  /** reduceLoose's quotient estimate. */
+  private readonly q: Local;
 
   constructor(private readonly f: FunctionBuilder) {
-    this.t = f.locals64(2 * LIMB_COUNT);
+    this.digits = f.locals64(LIMB_COUNT);
+    this.column = f.local("i64");
+    this.carry = f.local("i64");
     this.d = f.locals64(LIMB_COUNT);
-    this.m = f.local("i64");
     this.borrow = f.local("i32");
+    this.q = f.local("i64");
   }
 
   /** Nine fresh i64 locals for one element. */
@@ -196,7 +199,7 @@ export class FieldEmitter {
 
   /** out = a + b mod r, fully reduced, for reduced a and b; out may be a or b. */
   add(out: readonly Local[], a: readonly Local[], b: readonly Local[]): void {
-    const s = this.t.slice(0, LIMB_COUNT);
+    const s = this.digits;
     s.forEach((limb, j) => this.f.get(a[j]!).get(b[j]!).op("i64.add").set(limb));
     this.normalise(s);
     this.subtractIfAtLeastModulus(out, s); // a + b < 2r, so one subtraction reduces it
@@ -239,7 +242,7 @@ export class FieldEmitter {
    */
   reduceLoose(x: readonly Local[]): void {
     const f = this.f;
-    const q = this.m;
+    const q = this.q;
     f.get(x[LIMB_COUNT - 1]!)
       .i64(QUOTIENT_SCALE)
       .op("i64.mul")
@@ -269,9 +272,7 @@ export class FieldEmitter {
    */
   private montgomeryProduct(out: readonly Local[], a: Operand, b: Operand | "square"): void {
     const f = this.f;
-    const m = this.t.slice(0, LIMB_COUNT); // the reduction digits m_0..m_8
-    const column = this.t[LIMB_COUNT]!;
-    const carry = this.t[LIMB_COUNT + 1]!;
+    const { digits: m, column, carry } = this;
     const push = (x: Local | bigint) => (typeof x === "bigint" ? f.i64(x) : f.get(x));
     for (let k = 0; k < 2 * LIMB_COUNT - 1; k++) {
       let terms = 0;

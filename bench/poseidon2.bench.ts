@@ -111,7 +111,7 @@ const bench: Benchmark = {
         for (let i = 0; i < batch; i++) h = compress(h, y, 0);
       }, 2);
     log("holdfast: cell hashing (batch)");
-    const cellsPerSecond = cells * perCpuSecond(() => cellHashesPacked(data), 3);
+    const cellsPerSecond = cells * perCpuSecond(() => cellHashesPacked(data), 5);
     log(`holdfast: tree of ${TREE_LEAVES} leaves`);
     const holdfastTree = cpuSecondsFor(() => merkleRoot(leaves), 5);
 

@@ -29,6 +29,19 @@ describe("Taiko compatibility: no Cancun-only opcodes", function () {
     expect(findForbiddenOpcodes("0x00a1015d0003")).to.deep.equal([]); // STOP + 3-byte CBOR trailer
   });
 
+  it("skips dead bytes (data) after a halt or jump, up to the next JUMPDEST", function () {
+    for (const halt of ["00", "56", "f3", "fd", "fe", "ff"]) {
+      expect(findForbiddenOpcodes(`0x${halt}305d`), halt).to.deep.equal([]);
+      expect(findForbiddenOpcodes(`0x${halt}5b5d`), halt).to.deep.equal([
+        { offset: 2, name: "TSTORE" },
+      ]);
+    }
+    // A 0x5b inside PUSH data is no JUMPDEST, so the dead region goes on.
+    expect(findForbiddenOpcodes("0xfe605b5d")).to.deep.equal([]);
+    // Code after a conditional jump (JUMPI) is live.
+    expect(findForbiddenOpcodes("0x575d")).to.deep.equal([{ offset: 1, name: "TSTORE" }]);
+  });
+
   it("finds TSTORE and TLOAD in a contract compiled for Cancun", function () {
     const source = `// SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;

@@ -7,7 +7,8 @@
  */
 import { createHash } from "node:crypto";
 import { HoldfastError } from "../errors.js";
-import { CID, cidFromDigest } from "./cid.js";
+import type { CID } from "./cid.js";
+import { cidFromDigest } from "./cid.js";
 import { CODEC } from "./constants.js";
 
 const KEY_BOTTOM = 1;

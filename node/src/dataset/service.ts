@@ -41,7 +41,7 @@ export interface DataServiceOptions {
   dataDir: string;
   db: KeyValueStore;
   quotaBytes: number;
-  /** Largest accepted upload; defaults to the quota. */
+  /** Largest accepted upload in bytes; unlimited by default (the quota still applies). */
   maxUploadBytes?: number;
   hashing: { trees: Poseidon2Trees; roots: BlockRootHasher };
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
@@ -150,7 +150,7 @@ export class DataService {
     try {
       const progress = { bytes: 0 };
       const tree = new Sha256TreeBuilder();
-      const maxBytes = this.options.maxUploadBytes ?? this.options.quotaBytes;
+      const maxBytes = this.options.maxUploadBytes ?? Number.MAX_SAFE_INTEGER;
       for await (const block of chunkBlocks(source, {
         maxBytes,
         signal: options.signal,

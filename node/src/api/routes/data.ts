@@ -67,16 +67,17 @@ export function filenameFrom(header: string | undefined): string | undefined {
       "the Content-Disposition filename is not valid percent-encoding",
     );
   }
-  if (
-    name !== undefined &&
-    (name.length === 0 || name.length > 255 || /[\u0000-\u001f/\\]/.test(name))
-  ) {
+  if (name !== undefined && (name.length === 0 || name.length > 255 || hasControlOrSlash(name))) {
     throw new HoldfastError(
       "ERR_INVALID_ARGUMENT",
       "the filename must be 1 to 255 characters without slashes or control characters",
     );
   }
   return name;
+}
+
+function hasControlOrSlash(name: string): boolean {
+  return [...name].some((c) => c.charCodeAt(0) < 0x20 || c === "/" || c === "\\");
 }
 
 export function dataRoutes(
@@ -277,13 +278,11 @@ export function protectRoutes(service: DataService) {
         const result = await service.protect(request.params.id, request.body, {
           signal: controller.signal,
         });
-        return reply
-          .status(201)
-          .send({
-            protectedId: result.protectedCid,
-            verifiableId: result.verifiableCid,
-            manifest: result.manifest,
-          });
+        return reply.status(201).send({
+          protectedId: result.protectedCid,
+          verifiableId: result.verifiableCid,
+          manifest: result.manifest,
+        });
       },
     );
   };

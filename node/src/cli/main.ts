@@ -3,10 +3,7 @@ import { CONFIG_ENV, CONFIG_FLAG } from "../config/load.js";
 import { OPTIONS } from "../config/options.js";
 import { parseEcParams } from "../erasure/layout.js";
 import { isHoldfastError } from "../errors.js";
-import { defaultHashing } from "../slots/default-hashing.js";
 import { version } from "../version.js";
-import { formatInspect, inspectFile } from "./inspect.js";
-import { startNode, stopOnSignals } from "./start.js";
 
 const startOptions = OPTIONS.map(
   (o) =>
@@ -80,6 +77,8 @@ async function start(args: string[]): Promise<number> {
     return usageError((error as Error).message);
   }
   try {
+    // Loaded here, not at the top: --version and --help stay fast without the server's modules.
+    const { startNode, stopOnSignals } = await import("./start.js");
     const { node } = await startNode(flags);
     await stopOnSignals(node);
     return 0;
@@ -110,6 +109,8 @@ async function dataset(args: string[]): Promise<number> {
     return usageError(`unknown dataset command "${sub ?? ""}" (known: inspect)`);
   if (!file || extra.length > 0) return usageError("dataset inspect takes exactly one file");
   if (!parsed.values.ec) return usageError("dataset inspect needs --ec K+M (for example --ec 4+2)");
+  const { defaultHashing } = await import("../slots/default-hashing.js");
+  const { formatInspect, inspectFile } = await import("./inspect.js");
   const hashing = defaultHashing();
   try {
     const params = parseEcParams(parsed.values.ec);

@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { copyFile, open, readdir, rm, stat } from "node:fs/promises";
+import { copyFile, open, readdir, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
 import { ZERO_BLOCK } from "../../../node/src/blocks/cid.js";
+import { inspectFile } from "../../../node/src/cli/inspect.js";
+import { inThreadBlockRoots } from "../../../node/src/slots/hasher.js";
 import { BLOCK_SIZE } from "../../../node/src/blocks/constants.js";
 import { isHoldfastError } from "../../../node/src/errors.js";
 import { ecLayout } from "../../../node/src/erasure/layout.js";
@@ -184,6 +186,28 @@ describe("data service: protect, decode and cell proofs", function () {
       expect(proof.slotRoot).to.equal(fieldFromHex(result.manifest.verifiable!.slotRoots[slot]!));
       expect(proof.cellsPerSlot).to.equal(128);
     }
+  });
+
+  it("holdfast dataset inspect computes the same ids and roots without storing anything", async function () {
+    const file = path.join(store.dir, "inspect-me.bin");
+    await writeFile(file, bytes);
+    const inspected = await inspectFile(
+      file,
+      { ecK, ecM },
+      { trees: referenceTrees, roots: inThreadBlockRoots(referenceTrees) },
+    );
+    await rm(file);
+    expect(inspected).to.deep.include({
+      datasetSize: bytes.length,
+      blocksCount: 7,
+      treeCid: original.manifest.treeCid,
+      protectedTreeCid: result.manifest.treeCid,
+      protectedBlocksCount: 15,
+      slotBlocks: 4,
+      cellsPerSlot: 128,
+      slotRoots: result.manifest.verifiable!.slotRoots,
+      datasetRoot: result.manifest.verifiable!.datasetRoot,
+    });
   });
 
   it("rejects bad parameters before writing anything", async function () {

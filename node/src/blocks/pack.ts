@@ -12,6 +12,7 @@ import { BLOCK_SIZE } from "./constants.js";
 
 export const DIGEST_SIZE = 32;
 const LEAF_FLUSH = 2048; // digests buffered before a write: 64 KiB
+const BLOCK_BATCH = 16; // appended blocks gathered into one writev: 1 MiB
 
 export function newPackId(): string {
   return randomBytes(12).toString("hex");
@@ -28,6 +29,9 @@ export class PackWriter {
   private leafBuffered = 0;
   private leafBufferStart = 0;
   private closed = false;
+  /** Appended blocks not yet handed to the file, and the one batch write in flight. */
+  private batch: Uint8Array[] = [];
+  private inFlight: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly id: string,
@@ -54,12 +58,32 @@ export class PackWriter {
     return this.appended;
   }
 
+  /**
+   * Appends a block. The caller must not change `block` afterwards: blocks are gathered into 1 MiB
+   * batches written with one writev each, with one batch in flight while the next is hashed.
+   */
   async append(block: Uint8Array, digest: Uint8Array): Promise<void> {
     checkBlock(block, digest);
-    const position = this.appended++;
-    await this.blocks.write(block, 0, BLOCK_SIZE, position * BLOCK_SIZE);
+    this.appended++;
+    this.batch.push(block);
+    if (this.batch.length === BLOCK_BATCH) await this.flushBlocks();
     this.leafBuffer.set(digest, this.leafBuffered * DIGEST_SIZE);
     if (++this.leafBuffered === LEAF_FLUSH) await this.flushLeaves();
+  }
+
+  private async flushBlocks(): Promise<void> {
+    await this.inFlight;
+    if (this.batch.length === 0) return;
+    const position = (this.appended - this.batch.length) * BLOCK_SIZE;
+    const expected = this.batch.length * BLOCK_SIZE;
+    const write = this.blocks.writev(this.batch, position).then(({ bytesWritten }) => {
+      if (bytesWritten !== expected)
+        throw new Error(`short write to pack ${this.id}: ${bytesWritten} of ${expected} bytes`);
+    });
+    this.batch = [];
+    // Errors surface on the next flush or at finish; never left unobserved.
+    this.inFlight = write;
+    write.catch(() => undefined);
   }
 
   /** Writes a block at a position; for packs filled out of order (parity). Not mixed with append. */
@@ -79,6 +103,8 @@ export class PackWriter {
 
   /** Makes the pack durable (data and digests on disk) and closes it. */
   async finish(): Promise<void> {
+    await this.flushBlocks();
+    await this.inFlight;
     await this.flushLeaves();
     await Promise.all([this.blocks.datasync(), this.leaves.datasync()]);
     await this.close();
@@ -87,6 +113,7 @@ export class PackWriter {
 
   /** Closes and deletes the pack: nothing of a failed write is left behind. */
   async discard(): Promise<void> {
+    await this.inFlight.catch(() => undefined);
     await this.close().catch(() => undefined);
     await removePack(this.dir, this.id);
   }

@@ -32,11 +32,20 @@ export async function* readDataset(
     : undefined;
   const code = layout ? new ReedSolomon(layout.ecK, layout.ecM) : undefined;
   const lastLength = manifest.datasetSize - (count - 1) * BLOCK_SIZE;
+  // One block read ahead: the disk read of the next block overlaps sending this one.
+  const readAhead = (index: number) => {
+    const read = blocks.readVerified(index);
+    read.catch(() => undefined); // observed when awaited below
+    return read;
+  };
+  let next = readAhead(0);
   for (let index = 0; index < count; index++) {
     throwIfAborted(options.signal);
+    const current = next;
+    if (index + 1 < count) next = readAhead(index + 1);
     let block: Uint8Array;
     try {
-      block = await blocks.readVerified(index);
+      block = await current;
     } catch (error) {
       if (!layout || !code || !isHoldfastError(error, "ERR_CORRUPT_BLOCK")) throw error;
       block = await recoverBlock(blocks, layout, code, index);

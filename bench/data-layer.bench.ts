@@ -99,6 +99,10 @@ const bench: Benchmark = {
       const data = new Uint8Array(randomBytes(100 * MiB));
       const uploads: number[] = [];
       const downloads: number[] = [];
+      // Memory must stay flat whatever the upload size: sample the process's RSS while uploading.
+      const baseline = process.memoryUsage().rss;
+      let peak = baseline;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
       for (let round = 0; round < 3; round++) {
         data[0] = round; // a new dataset each round, not a duplicate
         let start = performance.now();
@@ -112,6 +116,7 @@ const bench: Benchmark = {
           `round ${round}: upload ${uploads.at(-1)!.toFixed(0)} MB/s, download ${downloads.at(-1)!.toFixed(0)} MB/s`,
         );
       }
+      clearInterval(sampler);
       const best = (xs: number[]) => Math.max(...xs);
       rows.push({
         subject: "POST /api/v1/data",
@@ -119,6 +124,12 @@ const bench: Benchmark = {
         value: best(uploads),
         unit: "MB/s",
         ratio: { to: "sha256", value: best(uploads) / sha },
+      });
+      rows.push({
+        subject: "POST + GET, 3 x 100 MiB",
+        metric: "peak RSS growth of the node process (client included)",
+        value: (peak - baseline) / MiB,
+        unit: "MiB",
       });
       rows.push({
         subject: "GET /api/v1/data/{id}",

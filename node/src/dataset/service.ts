@@ -3,7 +3,7 @@
  * dataset roots), delete, list, space, and cell proofs. It composes the pack files (blocks/), the
  * records (store/), erasure coding (erasure/) and slot trees (slots/); the API and CLI only call it.
  */
-import { mkdir, open, readdir, rm } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, rm } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { ZERO_BLOCK, parseCid, sha256 } from "../blocks/cid.js";
@@ -277,27 +277,30 @@ export class DataService {
     const treeLayout = new SlotTreeLayout(geometry.paddedSlotBlocks);
     const slotBytes = treeLayout.fileBytes(layout.slots);
     const parityBlocks = layout.ecM * layout.steps;
-    this.repository.quota.reserve(packBytes(parityBlocks) + slotBytes);
-    const reader = await this.reader(original.treeCid, options.signal).catch((error: unknown) => {
-      this.repository.quota.release(packBytes(parityBlocks) + slotBytes);
-      throw error;
-    });
-    const parityPack = await PackWriter.create(this.packsDir);
+    const reserved = packBytes(parityBlocks) + slotBytes;
+    this.repository.quota.reserve(reserved);
     const slotFile = `${randomBytes(12).toString("hex")}.slottrees`;
-    const slotHandle = await open(path.join(this.slotsDir, slotFile), "wx");
+    let reader: TreeReader | undefined;
+    let parityPack: PackWriter | undefined;
+    let slotHandle: FileHandle | undefined;
     let committed = false;
     try {
+      reader = await this.reader(original.treeCid, options.signal);
+      const treeRecord = reader.record;
+      parityPack = await PackWriter.create(this.packsDir);
+      slotHandle = await open(path.join(this.slotsDir, slotFile), "wx");
+      const [source, pack, handle] = [reader, parityPack, slotHandle];
       const result = await protectDataset(
         {
           count: original.blocksCount,
-          read: (i) => reader.readVerified(i),
-          digest: (i) => reader.digest(i),
+          read: (i) => source.readVerified(i),
+          digest: (i) => source.digest(i),
         },
         params,
         this.options.hashing,
         {
-          parity: (position, block, digest) => parityPack.writeAt(position, block, digest),
-          slotTree: (slot, layers) => writeSlotTree(slotHandle, treeLayout, slot, layers),
+          parity: (position, block, digest) => pack.writeAt(position, block, digest),
+          slotTree: (slot, layers) => writeSlotTree(handle, treeLayout, slot, layers),
         },
         options,
       );
@@ -321,12 +324,12 @@ export class DataService {
           datasetRoot: fieldToHex(result.datasetRoot),
         },
       };
-      await parityPack.finish();
-      await slotHandle.datasync();
-      await slotHandle.close();
+      await pack.finish();
+      await handle.datasync();
+      await handle.close();
       await syncDirectory(this.slotsDir);
       const segments: Segment[] = [
-        ...(await this.repository.tree(original.treeCid))!.segments,
+        ...treeRecord.segments,
         ...(layout.rounded > original.blocksCount
           ? [{ zero: layout.rounded - original.blocksCount }]
           : []),
@@ -370,14 +373,14 @@ export class DataService {
       };
     } catch (error) {
       if (!committed) {
-        await parityPack.discard();
-        await slotHandle.close().catch(() => undefined);
+        await parityPack?.discard();
+        await slotHandle?.close().catch(() => undefined);
         await rm(path.join(this.slotsDir, slotFile), { force: true });
       }
       throw error;
     } finally {
-      this.repository.quota.release(packBytes(parityBlocks) + slotBytes);
-      await reader.close();
+      this.repository.quota.release(reserved);
+      await reader?.close();
     }
   }
 

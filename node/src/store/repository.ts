@@ -129,7 +129,12 @@ export class DatasetRepository {
             if (!("pack" in segment)) continue;
             const pack =
               packs.get(segment.pack) ?? (await this.getJson<PackRecord>(KEY.pack(segment.pack)));
-            if (!pack) throw new Error(`internal: pack ${segment.pack} is neither new nor stored`);
+            if (!pack) {
+              throw new HoldfastError(
+                "ERR_NOT_FOUND",
+                `the blocks of ${item.manifest.treeCid} were deleted while this dataset was being written`,
+              );
+            }
             packs.set(pack.id, { ...pack, refs: pack.refs + 1 });
           }
         }

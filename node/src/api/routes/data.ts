@@ -274,7 +274,10 @@ export function protectRoutes(service: DataService) {
       },
       async (request, reply) => {
         const controller = new AbortController();
-        request.raw.socket.once("close", () => controller.abort());
+        // The client going away aborts the work; a finished response closing does not.
+        reply.raw.once("close", () => {
+          if (!reply.raw.writableFinished) controller.abort();
+        });
         const result = await service.protect(request.params.id, request.body, {
           signal: controller.signal,
         });

@@ -5,18 +5,22 @@
  *   tsx scripts/circuits/cli.ts ptau <power>                    local powers of tau, cached by power
  *   tsx scripts/circuits/cli.ts setup <main.circom> <power>     compile + ptau + Groth16 zkey and vkey
  *   tsx scripts/circuits/cli.ts setup <main.circom> --ptau F    the same with a given (published) ptau
+ *   tsx scripts/circuits/cli.ts verifier-parameters <vkey.json> <out.json>
+ *                                   Ignition parameters for deploy/modules/Groth16Verifier.ts
  *
  * Progress goes to stderr; the result is printed to stdout as JSON.
  */
 import { compileCircuit } from "./compile.js";
 import { ensurePtau } from "./ptau.js";
 import { groth16Setup } from "./setup.js";
+import { writeVerifierDeploymentParameters } from "../deploy/verifier-parameters.js";
 import { stderrLog } from "../lib/log.js";
 
 const usage = `usage:
   circuits compile <main.circom>
   circuits ptau <power>
-  circuits setup <main.circom> (<power> | --ptau <file>)`;
+  circuits setup <main.circom> (<power> | --ptau <file>)
+  circuits verifier-parameters <verification_key.json> <parameters.json>`;
 
 function parsePower(text: string | undefined): number {
   const power = Number(text);
@@ -45,6 +49,15 @@ async function main(argv: string[]): Promise<unknown> {
       const ptau = second === "--ptau" ? third : await ensurePtau(parsePower(second), log);
       if (ptau === undefined) throw new Error(usage);
       return { build, setup: await groth16Setup(build, ptau, log) };
+    }
+    case "verifier-parameters": {
+      const [vkeyJson, parameters] = rest;
+      if (rest.length !== 2 || vkeyJson === undefined || parameters === undefined) {
+        throw new Error(usage);
+      }
+      await writeVerifierDeploymentParameters(vkeyJson, parameters);
+      log(`wrote Ignition parameters for the Groth16Verifier module to ${parameters}`);
+      return { parameters };
     }
     default:
       throw new Error(usage);

@@ -12,19 +12,21 @@ interface SolcOutput {
 
 /**
  * Compiles one generated Solidity source (for example a verifier snarkjs exports) with the same
- * pinned solc and EVM target as hardhat.config.ts, for tests that deploy code Hardhat never saw.
+ * pinned solc and (unless told otherwise) EVM target as hardhat.config.ts, for tests that deploy
+ * code Hardhat never saw.
  */
 export function compileSolidity(
   fileName: string,
   source: string,
   contractName: string,
+  evmVersion = "shanghai",
 ): { abi: unknown[]; bytecode: string } {
   const solc = require("solc") as { compile(input: string): string };
   const input = {
     language: "Solidity",
     sources: { [fileName]: { content: source } },
     settings: {
-      evmVersion: "shanghai",
+      evmVersion,
       optimizer: { enabled: true, runs: 1000 },
       outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } },
     },

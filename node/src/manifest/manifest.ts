@@ -184,7 +184,11 @@ function stringField(object: Record<string, unknown>, key: string): string {
 function cidField(object: Record<string, unknown>, key: string): string {
   const value = object[key];
   if (typeof value !== "string") throw invalid(`${key} must be a CID string`);
-  guard(() => parseCid(value));
+  try {
+    parseCid(value);
+  } catch (error) {
+    throw invalid(`${key} is not a CIDv1 with SHA-256`, error);
+  }
   return value;
 }
 

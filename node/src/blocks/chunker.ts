@@ -1,4 +1,5 @@
 import { HoldfastError, throwIfAborted } from "../errors.js";
+import type { BlockPool } from "./block-pool.js";
 import { BLOCK_SIZE } from "./constants.js";
 
 export interface ChunkOptions {
@@ -7,20 +8,23 @@ export interface ChunkOptions {
   signal?: AbortSignal;
   /** Updated as bytes arrive: the true size of the stream once it has ended. */
   progress?: { bytes: number };
+  /** Where block buffers come from; the consumer gives them back once written. */
+  pool?: BlockPool;
 }
 
 /**
  * Cuts a byte stream into BLOCK_SIZE blocks. The last block is zero-padded (the manifest keeps the
  * true size) and an empty stream still yields one all-zero block, so every dataset has at least one
- * block and every tree is defined. Holds one block at a time; each yielded block is a fresh buffer
- * the caller may keep.
+ * block and every tree is defined. Holds one block at a time; each yielded block is the caller's
+ * (taken from `pool` if given, else a new buffer).
  */
 export async function* chunkBlocks(
   source: AsyncIterable<Uint8Array>,
   options: ChunkOptions = {},
 ): AsyncGenerator<Uint8Array> {
   const maxBytes = options.maxBytes ?? Number.MAX_SAFE_INTEGER;
-  let block = new Uint8Array(BLOCK_SIZE);
+  const nextBlock = () => options.pool?.take() ?? new Uint8Array(BLOCK_SIZE);
+  let block = nextBlock();
   let filled = 0;
   let total = 0;
   let emitted = 0;
@@ -43,7 +47,7 @@ export async function* chunkBlocks(
       if (filled === BLOCK_SIZE) {
         yield block;
         emitted++;
-        block = new Uint8Array(BLOCK_SIZE);
+        block = nextBlock();
         filled = 0;
       }
     }

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { type FileHandle, open, rm } from "node:fs/promises";
 import path from "node:path";
 import { HoldfastError } from "../errors.js";
+import type { BlockPool } from "./block-pool.js";
 import { BLOCK_SIZE } from "./constants.js";
 
 export const DIGEST_SIZE = 32;
@@ -32,6 +33,9 @@ export class PackWriter {
   /** Appended blocks not yet handed to the file, and the one batch write in flight. */
   private batch: Uint8Array[] = [];
   private inFlight: Promise<unknown> = Promise.resolve();
+
+  /** Appended blocks go back here once written (see BlockPool). */
+  pool: BlockPool | undefined;
 
   private constructor(
     readonly id: string,
@@ -76,7 +80,9 @@ export class PackWriter {
     if (this.batch.length === 0) return;
     const position = (this.appended - this.batch.length) * BLOCK_SIZE;
     const expected = this.batch.length * BLOCK_SIZE;
-    const write = this.blocks.writev(this.batch, position).then(({ bytesWritten }) => {
+    const written = this.batch;
+    const write = this.blocks.writev(written, position).then(({ bytesWritten }) => {
+      for (const block of written) this.pool?.give(block);
       if (bytesWritten !== expected)
         throw new Error(`short write to pack ${this.id}: ${bytesWritten} of ${expected} bytes`);
     });

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { ZERO_BLOCK, parseCid, sha256 } from "../blocks/cid.js";
 import { BLOCK_SIZE } from "../blocks/constants.js";
+import { BlockPool } from "../blocks/block-pool.js";
 import { chunkBlocks } from "../blocks/chunker.js";
 import { PackWriter, removePack, syncDirectory } from "../blocks/pack.js";
 import { Sha256TreeBuilder, treeCidFromRoot } from "../blocks/sha256-tree.js";
@@ -145,6 +146,8 @@ export class DataService {
     options: { signal?: AbortSignal } = {},
   ): Promise<{ cid: string; manifest: Manifest }> {
     const pack = await PackWriter.create(this.packsDir);
+    const pool = new BlockPool();
+    pack.pool = pool;
     let reserved = 0;
     let committed = false;
     try {
@@ -155,6 +158,7 @@ export class DataService {
         maxBytes,
         signal: options.signal,
         progress,
+        pool,
       })) {
         this.repository.quota.reserve(PER_BLOCK);
         reserved += PER_BLOCK;

@@ -14,3 +14,8 @@ export const referenceTrees: Poseidon2Trees = {
   },
   merkleLayers: (leaves) => merkleLayers(leaves),
 };
+
+/** For worker threads (slots/worker-block-roots.ts): block roots with the reference. */
+export function blockRootsInThread(blocks: Uint8Array[]): bigint[] {
+  return blocks.map((block) => merkleLayers(referenceTrees.cellHashes(block)).at(-1)![0]!);
+}

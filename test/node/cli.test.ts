@@ -103,3 +103,45 @@ describe("holdfast command", function () {
     });
   });
 });
+
+describe("holdfast dataset inspect against a running node", function () {
+  this.timeout(120_000);
+
+  it("prints the tree id, slot roots and dataset root the node commits to when protecting", async function () {
+    const { startNode, stopNode } = await import("./api/process.js");
+    const dir = await mkdtemp(path.join(os.tmpdir(), "holdfast-inspect-"));
+    const node = await startNode(path.join(dir, "data"));
+    try {
+      const file = path.join(dir, "file.bin");
+      const bytes = new Uint8Array(3 * 65536 + 12_345).map((_, i) => (i * 7919) % 251);
+      await writeFile(file, bytes);
+      const uploaded = (await (
+        await fetch(`${node.url}/data`, { method: "POST", body: bytes })
+      ).json()) as { id: string; manifest: { treeCid: string } };
+      const protectedResponse = await fetch(`${node.url}/data/${uploaded.id}/protect`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ecK: 2, ecM: 1 }),
+      });
+      expect(protectedResponse.status).to.equal(201);
+      const { manifest } = (await protectedResponse.json()) as {
+        manifest: { treeCid: string; verifiable: { slotRoots: string[]; datasetRoot: string } };
+      };
+      const inspected = holdfast(["dataset", "inspect", file, "--ec", "2+1", "--json"]);
+      expect(inspected.code, inspected.stderr).to.equal(0);
+      const result = JSON.parse(inspected.stdout) as Record<string, unknown>;
+      expect(result).to.deep.include({
+        treeCid: uploaded.manifest.treeCid,
+        protectedTreeCid: manifest.treeCid,
+        slotRoots: manifest.verifiable.slotRoots,
+        datasetRoot: manifest.verifiable.datasetRoot,
+      });
+      const text = holdfast(["dataset", "inspect", file, "--ec", "2+1"]);
+      expect(text.stdout).to.include(manifest.verifiable.datasetRoot);
+      expect(text.stdout).to.include(uploaded.manifest.treeCid);
+    } finally {
+      await stopNode(node);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -352,15 +352,14 @@ class NetworkBlocks implements VerifiedBlocks {
     this.#cids = cids;
     this.#keys = keys;
     this.#signal = options.signal;
-    this.#iterator = network
-      .download({
-        cids: cids.slice(0, sequential),
-        providerKeys: keys,
-        onMissing: "skip",
-        signal: options.signal,
-        onProgress: options.onProgress,
-      })
-      [Symbol.asyncIterator]();
+    const blocks = network.download({
+      cids: cids.slice(0, sequential),
+      providerKeys: keys,
+      onMissing: "skip",
+      signal: options.signal,
+      onProgress: options.onProgress,
+    });
+    this.#iterator = blocks[Symbol.asyncIterator]();
   }
 
   async digest(index: number): Promise<Uint8Array> {

@@ -10,7 +10,6 @@ import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { expect } from "chai";
-import { startTestNode } from "../api/helpers.js";
 
 const repoRoot = path.resolve(import.meta.dirname, "..", "..", "..");
 const bin = path.join(repoRoot, "node", "bin", "holdfast.js");
@@ -26,7 +25,6 @@ interface NodeProcess {
 }
 
 const children: ChildProcess[] = [];
-const inProcess: { stop(): Promise<void> }[] = [];
 const dirs: string[] = [];
 
 async function startNode(args: string[] = []): Promise<NodeProcess> {
@@ -132,7 +130,6 @@ describe("peer-to-peer between node processes on 127.0.0.1", function () {
   this.timeout(180_000);
 
   after(async function () {
-    await Promise.allSettled(inProcess.map((n) => n.stop()));
     for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
   });
@@ -252,14 +249,9 @@ describe("peer-to-peer between node processes on 127.0.0.1", function () {
 
   it("repairs a slot whose only holder is gone, from the other slots", async function () {
     const boot = await startNode();
-    // The owner protects the dataset, which needs Poseidon2: the built node does not have the fast
-    // library yet, so the owner runs in this process with the reference implementation.
-    const owner = await startTestNode({ bootstrapNodes: [boot.addrs[0]!], networkTimeout: 3000 });
-    inProcess.push(owner);
+    const owner = await startNode(bootstrapArg(boot));
     const data = new Uint8Array(randomBytes(16 * 64 * 1024 - 1000)); // 16 blocks
-    const uploaded = await fetch(`${owner.url}/data`, { method: "POST", body: data });
-    expect(uploaded.status).to.equal(201);
-    const plainId = ((await uploaded.json()) as { id: string }).id;
+    const plainId = await upload(owner, data);
     const protect = await fetch(`${owner.url}/data/${plainId}/protect`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -279,7 +271,7 @@ describe("peer-to-peer between node processes on 127.0.0.1", function () {
     await settle();
 
     // The owner and the only holder of slot 1 vanish.
-    await owner.stop();
+    await kill(owner);
     await kill(hosts[1]!);
 
     const repairer = await startNode([...bootstrapArg(boot), "--network-timeout", "3000"]);

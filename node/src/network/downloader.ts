@@ -156,6 +156,8 @@ class DownloadRun {
   readonly #ready = new Map<number, { bytes: Uint8Array; from: PeerId }>();
   readonly #peers = new Map<string, Peer>();
   readonly #connecting = new Set<string>();
+  /** Peers whose window takes requests in the current pump. */
+  readonly #open = new Set<Peer>();
   /** Blocks whose CID is being fetched: a CID listed twice (zero padding) is fetched once. */
   readonly #inFlightKeys = new Set<string>();
   readonly #abort = new AbortController();
@@ -278,9 +280,17 @@ class DownloadRun {
     let wanted = false;
     // Free request slots over all peers: once none is left there is nothing to schedule, and
     // scanning the rest of the window per arriving block would cost more than the block.
+    // A peer's window is refilled in batches (a quarter of it at a time, or when it is empty) so
+    // that requests leave as a few larger messages rather than one small message per block.
+    const refill = Math.max(1, Math.floor(this.#o.windowPerPeer / 4));
     let capacity = 0;
+    this.#open.clear();
     for (const peer of this.#peers.values()) {
-      capacity += Math.max(0, this.#o.windowPerPeer - peer.session.inFlight);
+      const free = this.#o.windowPerPeer - peer.session.inFlight;
+      if (free >= refill || (free > 0 && peer.session.inFlight === 0)) {
+        this.#open.add(peer);
+        capacity += free;
+      }
     }
     for (let i = this.#cursor; i < horizon; i++) {
       if (this.#state[i] !== State.Wanted) continue;
@@ -320,7 +330,7 @@ class DownloadRun {
     const key = this.#keys[index]!;
     let best: Peer | undefined;
     for (const peer of this.#peers.values()) {
-      if (!peer.haves.has(key) || peer.failed.has(index)) continue;
+      if (!peer.haves.has(key) || peer.failed.has(index) || !this.#open.has(peer)) continue;
       if (peer.session.inFlight >= this.#o.windowPerPeer) continue;
       if (!best || peer.session.inFlight < best.session.inFlight) best = peer;
     }

@@ -6,6 +6,7 @@ import {
   type Message,
   MessageType,
   decodeBody,
+  encodeBlockFrame,
   encodeCidList,
   encodeMessage,
 } from "../../../node/src/network/block-exchange/wire.js";
@@ -70,6 +71,16 @@ describe("block exchange wire format", function () {
       expect(decoded).to.have.length(messages.length);
       expect(decoded.map(plain)).to.deep.equal(messages.map(plain));
     }
+  });
+
+  it("encodes a BLOCK frame in two pieces with the same bytes as the whole-frame encoder", function () {
+    const { cid, bytes } = blocks[1]!;
+    const pieces = encodeBlockFrame(cid, bytes);
+    expect(
+      Buffer.from(pieces.subarray()).equals(
+        Buffer.from(encodeMessage({ type: MessageType.BLOCK, cid, data: bytes })),
+      ),
+    ).to.equal(true);
   });
 
   it("splits long CID lists into messages of at most MAX_CIDS_PER_MESSAGE", function () {

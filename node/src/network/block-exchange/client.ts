@@ -296,10 +296,9 @@ export class PeerSession {
       pending.reject(error);
       this.#fail(error);
     } else {
-      // Copy out of the receive buffer so a stored block does not pin the whole network chunk.
-      pending.resolve(
-        data.byteOffset === 0 && data.length === data.buffer.byteLength ? data : data.slice(),
-      );
+      // A block spanning several network chunks was copied into a buffer of its own by the
+      // decoder; only a view into a larger chunk is copied out, so it does not pin the chunk.
+      pending.resolve(data.buffer.byteLength - data.length <= 1024 ? data : data.slice());
     }
   }
 

@@ -4,7 +4,14 @@ import { isNetworkError } from "../errors.js";
 import type { BlockSource, TreeSource } from "../interfaces.js";
 import { type NetworkMetrics, noopNetworkMetrics } from "../metrics.js";
 import { readMessages, sendFrame } from "./stream-io.js";
-import { FrameDecoder, type Message, MessageType, encodeCidList, encodeMessage } from "./wire.js";
+import {
+  FrameDecoder,
+  type Message,
+  MessageType,
+  encodeBlockFrame,
+  encodeCidList,
+  encodeMessage,
+} from "./wire.js";
 
 export interface BlockExchangeServerOptions {
   /** WANT_BLOCKs a requester may have queued on one stream; more is a protocol violation. */
@@ -173,11 +180,7 @@ class ServerSession {
           const frame = encodeMessage({ type: MessageType.DONT_HAVE, cids: [cid] });
           await sendFrame(this.#stream, frame, signal);
         } else {
-          await sendFrame(
-            this.#stream,
-            encodeMessage({ type: MessageType.BLOCK, cid, data }),
-            signal,
-          );
+          await sendFrame(this.#stream, encodeBlockFrame(cid, data), signal);
           this.#ctx.metrics.blockSent(data.length);
         }
       }

@@ -1,4 +1,5 @@
 import type { Stream } from "@libp2p/interface";
+import type { Uint8ArrayList } from "uint8arraylist";
 import type { FrameDecoder, Message } from "./wire.js";
 
 /**
@@ -26,7 +27,7 @@ export function readMessages(
 /** Sends one frame, waiting for the stream to drain first when its write buffer is full. */
 export async function sendFrame(
   stream: Stream,
-  frame: Uint8Array,
+  frame: Uint8Array | Uint8ArrayList,
   signal?: AbortSignal,
 ): Promise<void> {
   if (stream.writableNeedsDrain) await stream.onDrain({ signal });

@@ -151,6 +151,23 @@ export function encodeMessage(message: Message): Uint8Array {
   return frame;
 }
 
+/**
+ * A BLOCK frame as two pieces, header and the block itself, so that sending it does not copy the
+ * block (the stream takes a list of buffers).
+ */
+export function encodeBlockFrame(cid: CID, data: Uint8Array): Uint8ArrayList {
+  const bytes = cid.bytes;
+  const bodyLength = 1 + varintLength(bytes.length) + bytes.length + data.length;
+  const header = new Uint8Array(
+    varintLength(bodyLength) + 1 + varintLength(bytes.length) + bytes.length,
+  );
+  let o = writeVarint(header, 0, bodyLength);
+  header[o++] = MessageType.BLOCK;
+  o = writeVarint(header, o, bytes.length);
+  header.set(bytes, o);
+  return new Uint8ArrayList(header, data);
+}
+
 /** Splits a CID list into messages of at most MAX_CIDS_PER_MESSAGE entries. */
 export function encodeCidList(type: CidListType, cids: readonly CID[]): Uint8Array[] {
   const frames: Uint8Array[] = [];

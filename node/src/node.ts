@@ -149,6 +149,7 @@ export class NodeNetworking {
     logger: Logger,
   ): Promise<NodeNetworking> {
     const slots = await SlotStore.open(config.dataDir);
+    service.repository.quota.addUsed(await slots.usedBytes());
     const local = new LocalBlocks(service, slots, config.dataDir);
     const source = withZeroBlock(local);
     const network = await Network.create(

@@ -12,7 +12,7 @@ import type { DownloadProgress } from "./downloader.js";
 import type { BlockSource } from "./interfaces.js";
 import type { LocalBlocks } from "./local-blocks.js";
 import type { Network } from "./network.js";
-import type { SlotRecord, SlotStore } from "./slot-store.js";
+import { type SlotRecord, SlotStore } from "./slot-store.js";
 
 export interface RetrievalComponents {
   network: Network;
@@ -276,7 +276,16 @@ export class Retrieval {
         }
       }
     }
-    await this.#c.slots.write(record, leaves, blocks());
+    // Slots count against the node's storage quota like uploads: reserved while written.
+    const quota = this.#c.service.repository.quota;
+    const slotBytes = SlotStore.bytes(record, leaves.length);
+    quota.reserve(slotBytes);
+    try {
+      await this.#c.slots.write(record, leaves, blocks());
+      quota.addUsed(slotBytes);
+    } finally {
+      quota.release(slotBytes);
+    }
     await this.sync(signal);
     return { rebuilt, blocks: layout.steps };
   }

@@ -1,5 +1,14 @@
 import { createHash, randomBytes } from "node:crypto";
-import { type FileHandle, mkdir, open, readFile, readdir, rename, rm } from "node:fs/promises";
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  stat,
+} from "node:fs/promises";
 import path from "node:path";
 import { BLOCK_SIZE } from "../blocks/constants.js";
 
@@ -58,6 +67,22 @@ export class SlotStore {
 
   static #base(record: { manifestCid: string; slot: number }): string {
     return `${record.manifestCid}.${record.slot}`;
+  }
+
+  /** Bytes a stored slot takes on disk: its blocks and its tree's leaves. */
+  static bytes(record: { count: number }, treeLeaves: number): number {
+    return record.count * BLOCK_SIZE + treeLeaves * 32;
+  }
+
+  /** Bytes all stored slots take (for the storage quota). */
+  async usedBytes(): Promise<number> {
+    let total = 0;
+    for (const name of await readdir(this.#dir)) {
+      if (!/\.(blocks|leaves)$/.test(name)) continue; // as SlotStore.bytes counts
+      if (!this.#records.has(name.replace(/\.(blocks|leaves)$/, ""))) continue;
+      total += (await stat(path.join(this.#dir, name))).size;
+    }
+    return total;
   }
 
   records(): SlotRecord[] {

@@ -27,7 +27,7 @@ describe("retrieval between in-process nodes", function () {
 
   it("downloads a verifiable dataset, rebuilding blocks no one has, and stores it under the same id", async function () {
     const owner = await start();
-    const data = new Uint8Array(randomBytes(12 * 64 * 1024 + 777));
+    const data = new Uint8Array(randomBytes(12 * 64 * 1024 - 777));
     const uploaded = await fetch(`${owner.url}/data`, {
       method: "POST",
       body: data,
@@ -51,9 +51,14 @@ describe("retrieval between in-process nodes", function () {
     const hosts = [await start(owner), await start(owner), await start(owner), await start(owner)];
     await owner.node.p2p.sync();
     const slots = [0, 1, 3, 4];
+    const used = async (n: TestNode) =>
+      ((await (await fetch(`${n.url}/space`)).json()) as { usedBytes: number }).usedBytes;
     for (const [i, host] of hosts.entries()) {
+      const before = await used(host);
       const job = await host.node.p2p.retrieval.fetchSlot(verifiableId, slots[i]!);
       expect(job.rebuilt).to.equal(0);
+      // A stored slot counts against the quota: 4 blocks and the tree's 20 leaf digests.
+      expect((await used(host)) - before).to.equal(4 * 64 * 1024 + 20 * 32);
       await host.node.p2p.sync();
     }
     await owner.stop();

@@ -121,3 +121,10 @@ export function referenceProofInput(
 export function sampleEntropies(label: string, count: number): bigint[] {
   return fieldSamples(label, count).map((x) => x >> 8n);
 }
+
+/** The slot's cells back to back: its bytes, as a block store would hold them. */
+export function slotBytes(slot: ReferenceSlot): Uint8Array {
+  const out = new Uint8Array(slot.cells.length * CELL_BYTES);
+  slot.cells.forEach((cell, i) => out.set(cell, i * CELL_BYTES));
+  return out;
+}

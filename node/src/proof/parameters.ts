@@ -4,6 +4,8 @@
  * instance's main file is their one source: the circuit tooling reads them from it into the
  * artifact manifest (scripts/circuits/instances.ts), and the prover takes them from there.
  */
+import { StorageProofError } from "./errors.js";
+
 export interface CircuitParameters {
   /** Slots of up to 2^maxDepth cells; every cell path is padded to this length. */
   maxDepth: number;
@@ -17,18 +19,17 @@ export interface CircuitParameters {
   nSamples: number;
 }
 
-/** Parameters that break what the circuit asserts at compile time. */
-export class CircuitParametersError extends Error {
-  override readonly name = "CircuitParametersError";
-}
-
-/** Checks the bounds SampleAndProve asserts; returns the parameters unchanged. */
+/**
+ * Checks the bounds SampleAndProve asserts (and that cell indices stay safe integers); returns the
+ * parameters unchanged or throws a StorageProofError BAD_PARAMETERS.
+ */
 export function checkCircuitParameters(parameters: CircuitParameters): CircuitParameters {
   const { maxDepth, maxLog2NSlots, blockTreeDepth, nFieldElemsPerCell, nSamples } = parameters;
   const integer = (name: string, value: unknown, min: number, max: number) => {
     if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-      throw new CircuitParametersError(
-        `${name} must be an integer in ${min}..${max}, got ${String(value)}`,
+      throw new StorageProofError(
+        "BAD_PARAMETERS",
+        `circuit parameter ${name} must be an integer in ${min}..${max}, got ${String(value)}`,
       );
     }
   };

@@ -229,9 +229,10 @@ describe("storage prover (dev instance, real proofs)", function () {
       } finally {
         clearInterval(timer);
       }
-      // Witness generation alone takes about a second of synchronous WebAssembly: on the event
-      // loop it would stall the timer at least that long.
-      expect(longestGap).to.be.lessThan(500);
+      // snarkjs on the event loop stalls it for 250 to 750 ms at a time here (the witness, reading
+      // the zkey, the serial steps between its threaded ones); the worker thread leaves stalls of
+      // about 60 ms (messages and garbage collection).
+      expect(longestGap).to.be.lessThan(200);
     });
 
     it("stops a proof when its signal aborts, and proves again afterwards", async function () {

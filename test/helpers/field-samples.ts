@@ -1,26 +1,17 @@
 /**
- * Reproducible pseudo-random test inputs: SHA-256 of a label and a counter, so a failing case can
- * be rerun exactly.
+ * Reproducible pseudo-random test inputs by label, so a failing case can be rerun exactly; thin
+ * wrappers over DeterministicRandom.
  */
-import { createHash } from "node:crypto";
+import { DeterministicRandom } from "./deterministic-random.js";
 import { R } from "./poseidon2-reference.js";
 
-function digest(label: string, index: number): Buffer {
-  return createHash("sha256").update(`${label}/${index}`).digest();
-}
-
-/** `count` field elements (uniform enough for tests: 256-bit hashes reduced mod r). */
+/** `count` field elements (uniform enough for tests: 256-bit values reduced mod r). */
 export function fieldSamples(label: string, count: number): bigint[] {
-  return Array.from(
-    { length: count },
-    (_, i) => BigInt(`0x${digest(label, i).toString("hex")}`) % R,
-  );
+  const random = new DeterministicRandom(label);
+  return Array.from({ length: count }, () => random.bigint256() % R);
 }
 
 /** `length` bytes. */
 export function byteSamples(label: string, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = 0; i * 32 < length; i++)
-    out.set(digest(label, i).subarray(0, length - i * 32), i * 32);
-  return out;
+  return new DeterministicRandom(label).bytes(length);
 }

@@ -1,0 +1,130 @@
+/**
+ * Reads the blocks of a stored tree by index, wherever its segments put them, and verifies them:
+ * first that the stored digests hash to the tree's CID (`verifyRoot`), then each block against its
+ * digest. Bytes from disk are never trusted before that.
+ */
+import { ZERO_BLOCK, ZERO_BLOCK_DIGEST, parseCid, sha256 } from "../blocks/cid.js";
+import { BLOCK_SIZE } from "../blocks/constants.js";
+import { DIGEST_SIZE, PackReader } from "../blocks/pack.js";
+import { Sha256TreeBuilder } from "../blocks/sha256-tree.js";
+import { HoldfastError, throwIfAborted } from "../errors.js";
+import type { Segment, TreeRecord } from "../store/records.js";
+
+const LEAF_CHUNK = 2048;
+
+interface Located {
+  segment: Segment;
+  offset: number;
+}
+
+export class TreeReader {
+  private readonly packs = new Map<string, Promise<PackReader>>();
+  private leafCache: { pack: string; start: number; bytes: Uint8Array } | undefined;
+
+  constructor(
+    private readonly packsDir: string,
+    readonly record: TreeRecord,
+  ) {}
+
+  get blocksCount(): number {
+    return this.record.blocksCount;
+  }
+
+  private locate(index: number): Located {
+    if (!Number.isInteger(index) || index < 0 || index >= this.record.blocksCount) {
+      throw new RangeError(`block ${index} is outside tree ${this.record.treeCid}`);
+    }
+    let start = 0;
+    for (const segment of this.record.segments) {
+      const count = "pack" in segment ? segment.count : segment.zero;
+      if (index < start + count) return { segment, offset: index - start };
+      start += count;
+    }
+    throw new Error(`internal: the segments of tree ${this.record.treeCid} are too short`);
+  }
+
+  private pack(id: string): Promise<PackReader> {
+    let reader = this.packs.get(id);
+    if (!reader) {
+      reader = PackReader.open(this.packsDir, id);
+      this.packs.set(id, reader);
+      reader.catch(() => this.packs.delete(id)); // a missing pack may be retried, not cached
+    }
+    return reader;
+  }
+
+  /** The stored SHA-256 digest of block `index` (trusted only after verifyRoot). */
+  async digest(index: number): Promise<Uint8Array> {
+    const { segment, offset } = this.locate(index);
+    if (!("pack" in segment)) return ZERO_BLOCK_DIGEST;
+    const cache = this.leafCache;
+    if (
+      !cache ||
+      cache.pack !== segment.pack ||
+      offset < cache.start ||
+      offset >= cache.start + cache.bytes.length / DIGEST_SIZE
+    ) {
+      const start = offset - (offset % LEAF_CHUNK);
+      const count = Math.min(LEAF_CHUNK, segment.count - start);
+      const bytes = await (await this.pack(segment.pack)).readLeaves(start, count);
+      this.leafCache = { pack: segment.pack, start, bytes };
+    }
+    const at = (offset - this.leafCache!.start) * DIGEST_SIZE;
+    return this.leafCache!.bytes.subarray(at, at + DIGEST_SIZE);
+  }
+
+  /** Checks that the stored digests hash to the tree CID; throws ERR_CORRUPT_BLOCK otherwise. */
+  async verifyRoot(signal?: AbortSignal): Promise<void> {
+    const builder = new Sha256TreeBuilder();
+    try {
+      for (let i = 0; i < this.record.blocksCount; i++) {
+        if (i % LEAF_CHUNK === 0) throwIfAborted(signal);
+        builder.push(await this.digest(i));
+      }
+    } catch (error) {
+      if (error instanceof HoldfastError && error.code === "ERR_ABORTED") throw error;
+      throw new HoldfastError(
+        "ERR_CORRUPT_BLOCK",
+        `the block index of tree ${this.record.treeCid} is unreadable`,
+        { cause: error },
+      );
+    }
+    const expected = parseCid(this.record.treeCid).multihash.digest;
+    if (!Buffer.from(builder.root()).equals(Buffer.from(expected))) {
+      throw new HoldfastError(
+        "ERR_CORRUPT_BLOCK",
+        `the stored block index does not match tree ${this.record.treeCid}`,
+      );
+    }
+  }
+
+  /** The block's bytes, checked against its digest: ERR_CORRUPT_BLOCK if missing or altered. */
+  async readVerified(index: number): Promise<Uint8Array> {
+    const { segment, offset } = this.locate(index);
+    if (!("pack" in segment)) return ZERO_BLOCK.slice();
+    let block: Uint8Array;
+    try {
+      block = await (await this.pack(segment.pack)).readBlock(offset, new Uint8Array(BLOCK_SIZE));
+    } catch (error) {
+      throw new HoldfastError(
+        "ERR_CORRUPT_BLOCK",
+        `block ${index} of tree ${this.record.treeCid} is unreadable`,
+        { cause: error },
+      );
+    }
+    const expected = await this.digest(index);
+    if (!Buffer.from(sha256(block)).equals(Buffer.from(expected))) {
+      throw new HoldfastError(
+        "ERR_CORRUPT_BLOCK",
+        `block ${index} of tree ${this.record.treeCid} does not match its id`,
+      );
+    }
+    return block;
+  }
+
+  async close(): Promise<void> {
+    const readers = await Promise.allSettled(this.packs.values());
+    this.packs.clear();
+    await Promise.all(readers.map((r) => (r.status === "fulfilled" ? r.value.close() : undefined)));
+  }
+}

@@ -1,0 +1,112 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { loadConfig } from "../../../node/src/config/load.js";
+import { parseBytes } from "../../../node/src/config/options.js";
+import { isHoldfastError } from "../../../node/src/errors.js";
+
+async function configError(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(isHoldfastError(error, "ERR_INVALID_CONFIG"), String(error)).to.equal(true);
+    return (error as Error).message;
+  }
+  return expect.fail("the configuration was accepted");
+}
+
+describe("node configuration", function () {
+  let dir: string;
+  before(async function () {
+    dir = await mkdtemp(path.join(os.tmpdir(), "holdfast-config-"));
+  });
+  after(async function () {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("has safe defaults: API on 127.0.0.1, 20 GiB quota, no metrics server", async function () {
+    const config = await loadConfig({ flags: {}, env: {} });
+    expect(config).to.deep.equal({
+      dataDir: "holdfast-data",
+      apiPort: 8080,
+      apiBindAddress: "127.0.0.1",
+      metricsPort: undefined,
+      metricsBindAddress: "127.0.0.1",
+      logLevel: "info",
+      storageQuota: 20 * 2 ** 30,
+      maxUploadSize: undefined,
+    });
+  });
+
+  it("takes a flag over an environment variable over the config file", async function () {
+    const file = path.join(dir, "precedence.json");
+    await writeFile(
+      file,
+      JSON.stringify({
+        apiPort: 1111,
+        logLevel: "debug",
+        dataDir: "/from/file",
+        storageQuota: "1GiB",
+      }),
+    );
+    const config = await loadConfig({
+      flags: { config: file, "api-port": "3333" },
+      env: { HOLDFAST_API_PORT: "2222", HOLDFAST_LOG_LEVEL: "warn", HOLDFAST_METRICS_PORT: "9100" },
+    });
+    expect(config).to.include({
+      apiPort: 3333,
+      logLevel: "warn",
+      dataDir: "/from/file",
+      storageQuota: 2 ** 30,
+      metricsPort: 9100,
+    });
+  });
+
+  it("reads the config file named by HOLDFAST_CONFIG", async function () {
+    const file = path.join(dir, "env.json");
+    await writeFile(file, JSON.stringify({ maxUploadSize: 1000 }));
+    expect(
+      (await loadConfig({ flags: {}, env: { HOLDFAST_CONFIG: file } })).maxUploadSize,
+    ).to.equal(1000);
+  });
+
+  it("reports every invalid value with its source", async function () {
+    const file = path.join(dir, "bad.json");
+    await writeFile(file, JSON.stringify({ metricsPort: 70000, colour: "blue" }));
+    const message = await configError(
+      loadConfig({
+        flags: { config: file, "log-level": "loud" },
+        env: { HOLDFAST_STORAGE_QUOTA: "-5" },
+      }),
+    );
+    expect(message).to.include("--log-level: must be one of");
+    expect(message).to.include("environment variable HOLDFAST_STORAGE_QUOTA");
+    expect(message).to.include(`"metricsPort" in ${file}`);
+    expect(message).to.include('unknown setting "colour"');
+  });
+
+  it("refuses a missing or malformed config file", async function () {
+    expect(
+      await configError(loadConfig({ flags: { config: path.join(dir, "nope.json") }, env: {} })),
+    ).to.include("cannot be read");
+    const file = path.join(dir, "broken.json");
+    await writeFile(file, "{ not json");
+    expect(await configError(loadConfig({ flags: { config: file }, env: {} }))).to.include(
+      "not valid JSON",
+    );
+    await writeFile(file, "[1, 2]");
+    expect(await configError(loadConfig({ flags: { config: file }, env: {} }))).to.include(
+      "JSON object",
+    );
+  });
+
+  it("parses sizes with units", function () {
+    expect(parseBytes("20GiB")).to.deep.equal({ value: 20 * 2 ** 30 });
+    expect(parseBytes("500 MB")).to.deep.equal({ value: 500e6 });
+    expect(parseBytes("1.5KiB")).to.deep.equal({ value: 1536 });
+    expect(parseBytes(4096)).to.deep.equal({ value: 4096 });
+    for (const bad of ["", "0", "-1", "12XB", "GiB", 1.5, null])
+      expect(parseBytes(bad)).to.have.property("error");
+  });
+});

@@ -1,0 +1,133 @@
+import { randomBytes } from "node:crypto";
+import { readdir } from "node:fs/promises";
+import path from "node:path";
+import { expect } from "chai";
+import { BLOCK_SIZE } from "../../../node/src/blocks/constants.js";
+import { isHoldfastError } from "../../../node/src/errors.js";
+import { type TestStore, chunksOf, collect, openTestStore } from "./helpers.js";
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(isHoldfastError(error) ? error.code : error).to.equal(code);
+    return;
+  }
+  expect.fail(`expected ${code}`);
+}
+
+describe("data service: upload and download", function () {
+  let store: TestStore;
+  beforeEach(async function () {
+    store = await openTestStore();
+  });
+  afterEach(async function () {
+    await store.cleanup();
+  });
+
+  const sizes: [string, number][] = [
+    ["an empty file", 0],
+    ["1 byte", 1],
+    ["one block minus one byte", BLOCK_SIZE - 1],
+    ["exactly one block", BLOCK_SIZE],
+    ["one block plus one byte", BLOCK_SIZE + 1],
+    ["exactly three blocks", 3 * BLOCK_SIZE],
+    ["5 MiB and a bit", 5 * 2 ** 20 + 12345],
+  ];
+  for (const [what, size] of sizes) {
+    it(`round-trips ${what}`, async function () {
+      const bytes = new Uint8Array(randomBytes(size));
+      const { cid, manifest } = await store.service.upload(chunksOf(bytes, 7777), {
+        filename: "f.bin",
+      });
+      expect(manifest.datasetSize).to.equal(size);
+      expect(manifest.blocksCount).to.equal(Math.max(1, Math.ceil(size / BLOCK_SIZE)));
+      const { stream } = await store.service.download(cid);
+      expect((await collect(stream)).equals(Buffer.from(bytes))).to.equal(true);
+    });
+  }
+
+  it("gives the same bytes the same tree id, stores them once, and survives a restart", async function () {
+    const bytes = new Uint8Array(randomBytes(3 * BLOCK_SIZE));
+    const a = await store.service.upload(chunksOf(bytes), { filename: "a" });
+    const b = await store.service.upload(chunksOf(bytes), { filename: "b" });
+    expect(a.cid).to.not.equal(b.cid);
+    expect(a.manifest.treeCid).to.equal(b.manifest.treeCid);
+    expect(store.service.space().storedBlocks).to.equal(3);
+    expect(await readdir(path.join(store.dir, "packs"))).to.have.length(2); // one pack + digests
+    await store.reopen();
+    expect((await store.service.list()).map((d) => d.manifestCid).sort()).to.deep.equal(
+      [a.cid, b.cid].sort(),
+    );
+    await store.service.delete(a.cid);
+    expect(
+      (await collect((await store.service.download(b.cid)).stream)).equals(Buffer.from(bytes)),
+    ).to.equal(true);
+    await store.service.delete(b.cid);
+    expect(await readdir(path.join(store.dir, "packs"))).to.deep.equal([]);
+    expect(store.service.space().usedBytes).to.equal(0);
+  });
+
+  it("detects a corrupted block of a plain dataset instead of returning it", async function () {
+    const { cid } = await store.service.upload(
+      chunksOf(new Uint8Array(randomBytes(2 * BLOCK_SIZE))),
+    );
+    const [pack] = (await readdir(path.join(store.dir, "packs"))).filter((f) =>
+      f.endsWith(".blocks"),
+    );
+    const { open } = await import("node:fs/promises");
+    const handle = await open(path.join(store.dir, "packs", pack!), "r+");
+    await handle.write(Uint8Array.of(0xff ^ 1), 0, 1, BLOCK_SIZE + 5);
+    await handle.close();
+    const { stream } = await store.service.download(cid);
+    await expectCode(collect(stream), "ERR_CORRUPT_BLOCK");
+  });
+
+  it("refuses uploads beyond the quota or the size limit and leaves nothing behind", async function () {
+    const small = await openTestStore(3 * (BLOCK_SIZE + 32));
+    try {
+      await expectCode(
+        small.service.upload(chunksOf(new Uint8Array(4 * BLOCK_SIZE))),
+        "ERR_QUOTA_EXCEEDED",
+      );
+      expect(await readdir(path.join(small.dir, "packs"))).to.deep.equal([]);
+      expect(small.service.space()).to.include({ usedBytes: 0, reservedBytes: 0 });
+      await small.service.upload(chunksOf(new Uint8Array(3 * BLOCK_SIZE)));
+    } finally {
+      await small.cleanup();
+    }
+    const limited = await openTestStore(2 ** 30, 1000);
+    try {
+      await expectCode(
+        limited.service.upload(chunksOf(new Uint8Array(1001))),
+        "ERR_UPLOAD_TOO_LARGE",
+      );
+      expect(await limited.service.list()).to.deep.equal([]);
+    } finally {
+      await limited.cleanup();
+    }
+  });
+
+  it("rejects bad and unknown ids", async function () {
+    await expectCode(store.service.download("not-a-cid"), "ERR_INVALID_CID");
+    const { cid } = await store.service.upload(chunksOf(new Uint8Array(10)));
+    await store.service.delete(cid);
+    await expectCode(store.service.download(cid), "ERR_NOT_FOUND");
+    await expectCode(store.service.delete(cid), "ERR_NOT_FOUND");
+  });
+
+  it("stops an upload whose signal fires and keeps nothing", async function () {
+    const controller = new AbortController();
+    async function* slow() {
+      yield new Uint8Array(BLOCK_SIZE * 2);
+      controller.abort();
+      yield new Uint8Array(10);
+    }
+    await expectCode(
+      store.service.upload(slow(), {}, { signal: controller.signal }),
+      "ERR_ABORTED",
+    );
+    expect(await readdir(path.join(store.dir, "packs"))).to.deep.equal([]);
+    expect(store.service.space().reservedBytes).to.equal(0);
+  });
+});

@@ -21,7 +21,7 @@ import { MerkleTree, toBytesLE } from "../node/src/poseidon2/index.js";
 import { buildProofInput, circuitInputJson } from "../node/src/proof/input.js";
 import type { CircuitParameters } from "../node/src/proof/parameters.js";
 import { StorageProver } from "../node/src/proof/prover.js";
-import { SlotTree, blockStoreFromBytes } from "../node/src/proof/slot-tree.js";
+import { SlotTree, blockStoreFromBytes, provableSlot } from "../node/src/proof/slot-tree.js";
 import { compileCircuit } from "../scripts/circuits/compile.js";
 import {
   NAMED_INSTANCES,
@@ -102,7 +102,7 @@ async function sampleInput(parameters: CircuitParameters) {
     merkleRoot: toBytesLE(new MerkleTree(roots).root),
     slotIndex: 3,
     slotRoots: roots,
-    slot: { tree, store },
+    slot: provableSlot(tree, store),
   });
 }
 

@@ -3,7 +3,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { hexlify } from "ethers";
 import { circuitInputJson, buildProofInput } from "../../node/src/proof/input.js";
-import { SlotTree, blockStoreFromBytes } from "../../node/src/proof/slot-tree.js";
+import { SlotTree, blockStoreFromBytes, provableSlot } from "../../node/src/proof/slot-tree.js";
 import { MerkleTree, sampleCellIndices, toBytesLE } from "../../node/src/poseidon2/index.js";
 import { NAMED_INSTANCES } from "../../scripts/circuits/instances.js";
 import {
@@ -32,7 +32,7 @@ async function request(label: string, nCells: number, index: number, nSlots: num
     merkleRoot: toBytesLE(new MerkleTree(roots).root),
     slotIndex: index,
     slotRoots: roots,
-    slot: { tree, store },
+    slot: provableSlot(tree, store),
   };
 }
 

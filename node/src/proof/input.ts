@@ -5,17 +5,13 @@
  * of Codex's circuit, so `circuitInputJson` is also a Codex input file.
  */
 import type { BytesLike } from "ethers";
-import {
-  CELLS_PER_BLOCK,
-  CELL_SIZE,
-  MerkleTree,
-  bytesToElements,
-  sampleCellIndices,
-} from "../poseidon2/index.js";
+import { throwIfAborted } from "../errors.js";
+import { MerkleTree, bytesToElements, sampleCellIndices } from "../poseidon2/index.js";
+import { BLOCK_TREE_DEPTH, CELL_SIZE } from "../slots/geometry.js";
 import { StorageProofError } from "./errors.js";
 import { type CircuitParameters, checkCircuitParameters } from "./parameters.js";
 import { storageProofPublicInputs } from "./public-inputs.js";
-import { type SlotBlockStore, type SlotTree, readCellWithPath } from "./slot-tree.js";
+import type { ProvableSlot } from "./slot-tree.js";
 
 export interface StorageProofInput {
   entropy: bigint;
@@ -43,8 +39,9 @@ export interface ProofInputRequest {
   slotIndex: number;
   /** The dataset tree's leaves: the root of every slot of the request, in slot order. */
   slotRoots: readonly bigint[];
-  /** The slot's tree and its data. */
-  slot: { tree: SlotTree; store: SlotBlockStore };
+  /** The slot: its root, cell count, and cells with their paths (e.g. `provableSlot`). */
+  slot: ProvableSlot;
+  /** Aborts with HoldfastError ERR_ABORTED. */
   signal?: AbortSignal;
 }
 
@@ -77,14 +74,14 @@ export async function buildProofInput(request: ProofInputRequest): Promise<Stora
       `slot index ${slotIndex} is outside the dataset of ${slotRoots.length} slots`,
     );
   }
-  const nCells = slot.tree.cellCount;
+  const nCells = slot.cellCount;
   if (nCells > 2 ** parameters.maxDepth) {
     throw new StorageProofError(
       "TOO_LARGE",
       `a slot of ${nCells} cells; this circuit proves slots of up to 2^${parameters.maxDepth}`,
     );
   }
-  if (slotRoots[slotIndex] !== slot.tree.root) {
+  if (slotRoots[slotIndex] !== slot.root) {
     throw new StorageProofError(
       "SLOT_NOT_IN_DATASET",
       `the slot's root is not leaf ${slotIndex} of the dataset tree`,
@@ -100,18 +97,18 @@ export async function buildProofInput(request: ProofInputRequest): Promise<Stora
 
   const cellData: bigint[][] = [];
   const merklePaths: bigint[][] = [];
-  const indices = sampleCellIndices(entropy, slot.tree.root, nCells, parameters.nSamples);
+  const indices = sampleCellIndices(entropy, slot.root, nCells, parameters.nSamples);
   for (const index of indices) {
-    signal?.throwIfAborted();
-    const { cell, path } = await readCellWithPath(slot.store, slot.tree, index, signal);
-    cellData.push(bytesToElements(cell));
+    throwIfAborted(signal);
+    const { data, path } = await slot.cell(index, signal);
+    cellData.push(bytesToElements(data));
     merklePaths.push(padWithZeros(path, parameters.maxDepth));
   }
   return {
     entropy,
     dataSetRoot,
     slotIndex: BigInt(slotIndex),
-    slotRoot: slot.tree.root,
+    slotRoot: slot.root,
     nCellsPerSlot: nCells,
     nSlotsPerDataSet: slotRoots.length,
     slotProof: padWithZeros(dataSet.proof(slotIndex), parameters.maxLog2NSlots),
@@ -140,12 +137,12 @@ export function circuitInputJson(input: StorageProofInput): Record<string, unkno
 function checkCellLayout(parameters: CircuitParameters): void {
   const elements = bytesToElements(new Uint8Array(CELL_SIZE)).length;
   if (
-    2 ** parameters.blockTreeDepth !== CELLS_PER_BLOCK ||
+    parameters.blockTreeDepth !== BLOCK_TREE_DEPTH ||
     parameters.nFieldElemsPerCell !== elements
   ) {
     throw new StorageProofError(
       "BAD_PARAMETERS",
-      `the circuit expects blocks of 2^${parameters.blockTreeDepth} cells of ${parameters.nFieldElemsPerCell} elements; the node's are ${CELLS_PER_BLOCK} cells of ${elements}`,
+      `the circuit expects blocks of 2^${parameters.blockTreeDepth} cells of ${parameters.nFieldElemsPerCell} elements; the node's are 2^${BLOCK_TREE_DEPTH} cells of ${elements}`,
     );
   }
 }

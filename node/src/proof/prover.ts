@@ -53,7 +53,7 @@ export class StorageProver {
   /**
    * Computes the witness and a Groth16 proof. Throws StorageProofError WITNESS_FAILED when the input
    * does not satisfy the circuit, PROVER_FAILED when snarkjs fails, CLOSED after close(); an abort
-   * stops the worker and rejects with the signal's reason.
+   * stops the worker and rejects with HoldfastError ERR_ABORTED (the signal's reason as cause).
    */
   async prove(input: StorageProofInput, options: { signal?: AbortSignal } = {}) {
     const result = await this.worker.prove(

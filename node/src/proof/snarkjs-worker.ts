@@ -8,6 +8,7 @@
  * URL the main thread resolves.
  */
 import { Worker } from "node:worker_threads";
+import { HoldfastError, throwIfAborted } from "../errors.js";
 import { StorageProofError } from "./errors.js";
 
 // snarkjs's BN254 engine (ffjavascript) runs its multi-exponentiations and FFTs on helper threads
@@ -202,7 +203,7 @@ export class SnarkjsWorker {
     if (this.closed) {
       return Promise.reject(new StorageProofError("CLOSED", "the snarkjs worker was closed"));
     }
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     const worker = this.start();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -210,7 +211,9 @@ export class SnarkjsWorker {
         // The only way to stop snarkjs mid-proof: drop the worker. The next request starts another.
         this.pending.delete(id);
         this.stop(worker);
-        reject(signal!.reason as Error);
+        reject(
+          new HoldfastError("ERR_ABORTED", "the operation was aborted", { cause: signal!.reason }),
+        );
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       this.pending.set(id, {

@@ -3,13 +3,12 @@ import { hexlify } from "ethers";
 import { type StorageProofErrorCode } from "../../../node/src/proof/errors.js";
 import { StorageProofError } from "../../../node/src/proof/errors.js";
 import { type ProofInputRequest, buildProofInput } from "../../../node/src/proof/input.js";
-import {
-  BLOCK_BYTES,
-  SlotTree,
-  blockStoreFromBytes,
-  emptyBlockRoot,
-} from "../../../node/src/proof/slot-tree.js";
+import { SlotTree, blockStoreFromBytes, provableSlot } from "../../../node/src/proof/slot-tree.js";
+import { BLOCK_SIZE } from "../../../node/src/blocks/constants.js";
+import { isHoldfastError } from "../../../node/src/errors.js";
 import { toBytesLE } from "../../../node/src/poseidon2/index.js";
+import { poseidon2Trees } from "../../../node/src/slots/default-hashing.js";
+import { zeroBlockRoot } from "../../../node/src/slots/hasher.js";
 import { fieldSamples } from "../../helpers/field-samples.js";
 import { merkleRoot } from "../../helpers/poseidon2-reference.js";
 import {
@@ -61,7 +60,7 @@ describe("storage-proof input builder", function () {
       merkleRoot: toBytesLE(merkleRoot(roots)),
       slotIndex: index,
       slotRoots: roots,
-      slot: { tree, store },
+      slot: provableSlot(tree, store),
     });
     const reference = referenceProofInput(parameters, slots[index]!, roots, index, entropy);
     return { node, reference, tree };
@@ -96,13 +95,13 @@ describe("storage-proof input builder", function () {
   it("pads a slot of 3 blocks with an all-zero block to 128 cells", async function () {
     const cells = sampleCells("three blocks", 96);
     const padded = new ReferenceSlot([...cells, ...new Array(32).fill(new Uint8Array(2048))]);
-    const data = slotBytes(padded).subarray(0, 3 * BLOCK_BYTES);
+    const data = slotBytes(padded).subarray(0, 3 * BLOCK_SIZE);
     const store = blockStoreFromBytes(data);
     const tree = await SlotTree.build(store);
-    expect(tree.blockCount).to.equal(3);
+    expect(tree.geometry.slotBlocks).to.equal(3);
     expect(tree.cellCount).to.equal(128);
     expect(tree.root).to.equal(padded.root);
-    expect(tree.blockRoot(3)).to.equal(emptyBlockRoot());
+    expect(tree.blockRoot(3)).to.equal(zeroBlockRoot(poseidon2Trees));
     // Sample until a cell of the padding block comes up: it is proven from zeros.
     const roots = [padded.root];
     let sawPadding = false;
@@ -113,7 +112,7 @@ describe("storage-proof input builder", function () {
         merkleRoot: toBytesLE(merkleRoot(roots)),
         slotIndex: 0,
         slotRoots: roots,
-        slot: { tree, store },
+        slot: provableSlot(tree, store),
       });
       expect(node).to.deep.equal({
         ...referenceProofInput(DEV_PARAMETERS, padded, roots, 0, entropy),
@@ -127,6 +126,7 @@ describe("storage-proof input builder", function () {
   describe("refusals", function () {
     let request: ProofInputRequest;
     let slots: ReferenceSlot[];
+    let tree: SlotTree;
     before(async function () {
       slots = sampleSlots("refusals", 3, 32);
       const store = blockStoreFromBytes(slotBytes(slots[1]!));
@@ -137,7 +137,7 @@ describe("storage-proof input builder", function () {
         merkleRoot: toBytesLE(merkleRoot(roots)),
         slotIndex: 1,
         slotRoots: roots,
-        slot: { tree: await SlotTree.build(store), store },
+        slot: provableSlot((tree = await SlotTree.build(store)), store),
       };
       await buildProofInput(request);
     });
@@ -173,8 +173,9 @@ describe("storage-proof input builder", function () {
       // 33 blocks pad to 64: 2^11 cells, one level more than the dev instance's 2^10.
       const big = new SlotTree(fieldSamples("33 blocks", 33));
       expect(big.cellCount).to.equal(2048);
+      const store = blockStoreFromBytes(new Uint8Array(33 * BLOCK_SIZE));
       await expectCode(
-        buildProofInput({ ...request, slot: { tree: big, store: request.slot.store } }),
+        buildProofInput({ ...request, slot: provableSlot(big, store) }),
         "TOO_LARGE",
       );
     });
@@ -199,19 +200,23 @@ describe("storage-proof input builder", function () {
       changed[1000] = changed[1000]! ^ 1;
       const store = blockStoreFromBytes(changed);
       await expectCode(
-        buildProofInput({ ...request, slot: { tree: request.slot.tree, store } }),
+        buildProofInput({ ...request, slot: provableSlot(tree, store) }),
         "BAD_BLOCK",
       );
       const short = {
         blockCount: 1,
-        readBlock: () => Promise.resolve(new Uint8Array(BLOCK_BYTES - 1)),
+        readBlock: () => Promise.resolve(new Uint8Array(BLOCK_SIZE - 1)),
       };
       await expectCode(
-        buildProofInput({ ...request, slot: { tree: request.slot.tree, store: short } }),
+        buildProofInput({ ...request, slot: provableSlot(tree, short) }),
         "BAD_BLOCK",
       );
       await expectCode(SlotTree.build(short), "BAD_BLOCK");
-      expect(() => blockStoreFromBytes(new Uint8Array(BLOCK_BYTES + 1)))
+      const longer = blockStoreFromBytes(new Uint8Array(2 * BLOCK_SIZE));
+      expect(() => provableSlot(tree, longer))
+        .to.throw(StorageProofError)
+        .with.property("code", "BAD_BLOCK");
+      expect(() => blockStoreFromBytes(new Uint8Array(BLOCK_SIZE + 1)))
         .to.throw(StorageProofError)
         .with.property("code", "BAD_BLOCK");
     });
@@ -233,7 +238,8 @@ describe("storage-proof input builder", function () {
       } catch (error) {
         failure = error;
       }
-      expect((failure as Error).message).to.equal("stop");
+      expect(isHoldfastError(failure, "ERR_ABORTED")).to.equal(true);
+      expect(((failure as Error).cause as Error).message).to.equal("stop");
     });
   });
 });

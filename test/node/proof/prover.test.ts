@@ -15,7 +15,13 @@ import {
   StorageProver,
 } from "../../../node/src/proof/prover.js";
 import { storageProofPublicInputs } from "../../../node/src/proof/public-inputs.js";
-import { SlotTree, blockStoreFromBytes } from "../../../node/src/proof/slot-tree.js";
+import {
+  type ProvableSlot,
+  SlotTree,
+  blockStoreFromBytes,
+  provableSlot,
+} from "../../../node/src/proof/slot-tree.js";
+import { isHoldfastError } from "../../../node/src/errors.js";
 import { MerkleTree, toBytesLE } from "../../../node/src/poseidon2/index.js";
 import {
   type CircuitArtifacts,
@@ -26,18 +32,18 @@ import Groth16VerifierModule from "../../../deploy/modules/Groth16Verifier.js";
 import type { Groth16Verifier } from "../../../types/contracts/index.js";
 import { byteSamples, fieldSamples } from "../../helpers/field-samples.js";
 
-/** A slot of `nCells` pseudo-random cells, as a block store and its slot tree. */
-async function makeSlot(label: string, nCells: number) {
+/** A slot of `nCells` pseudo-random cells, held in memory. */
+async function makeSlot(label: string, nCells: number): Promise<ProvableSlot> {
   const store = blockStoreFromBytes(byteSamples(label, nCells * 2048));
-  return { store, tree: await SlotTree.build(store) };
+  return provableSlot(await SlotTree.build(store), store);
 }
 
-type Slot = Awaited<ReturnType<typeof makeSlot>>;
+type Slot = ProvableSlot;
 
 /** A dataset whose slot `index` is `slot` and whose other slots only contribute their roots. */
 function dataset(slot: Slot, index: number, nSlots: number, label: string) {
   const roots = fieldSamples(label, nSlots);
-  roots[index] = slot.tree.root;
+  roots[index] = slot.root;
   return { roots, merkleRoot: hexlify(toBytesLE(new MerkleTree(roots).root)) };
 }
 
@@ -245,7 +251,8 @@ describe("storage prover (dev instance, real proofs)", function () {
       } catch (error) {
         failure = error;
       }
-      expect((failure as Error).message).to.equal("period over");
+      expect(isHoldfastError(failure, "ERR_ABORTED")).to.equal(true);
+      expect(((failure as Error).cause as Error).message).to.equal("period over");
       const proof = await prover.prove(input);
       expect(await onChain(proof, proof.publicSignals)).to.equal(true);
     });

@@ -55,7 +55,10 @@ export class StorageProver {
    * does not satisfy the circuit, PROVER_FAILED when snarkjs fails, CLOSED after close(); an abort
    * stops the worker and rejects with HoldfastError ERR_ABORTED (the signal's reason as cause).
    */
-  async prove(input: StorageProofInput, options: { signal?: AbortSignal } = {}) {
+  async prove(
+    input: StorageProofInput,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<StorageProof> {
     const result = await this.worker.prove(
       circuitInputJson(input),
       this.artifacts.wasm,
@@ -71,7 +74,7 @@ export class StorageProver {
         `the proof's public signals ${publicSignals.join(", ")} are not the input's ${expected.join(", ")}`,
       );
     }
-    const proof: StorageProof = {
+    return {
       proof: proofFromSnarkjs(result.proof),
       publicSignals,
       snarkjs: {
@@ -84,7 +87,6 @@ export class StorageProver {
         maxRssKiB: result.maxRssKiB,
       },
     };
-    return proof;
   }
 
   /** Stops the worker thread and snarkjs's helper threads. */

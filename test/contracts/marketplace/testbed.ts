@@ -3,7 +3,15 @@
  * steps of a request's life as helpers. Ids, challenges, public inputs and money are computed here
  * from the specification, independently of the contracts, so tests compare two implementations.
  */
-import { AbiCoder, getBytes, hexlify, keccak256, randomBytes, toUtf8Bytes } from "ethers";
+import {
+  AbiCoder,
+  getBytes,
+  hexlify,
+  keccak256,
+  randomBytes,
+  type Result,
+  toUtf8Bytes,
+} from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { network } from "hardhat";
 import type {
@@ -110,6 +118,11 @@ export function exampleRequest(client: string): Request {
   };
 }
 
+/** A struct returned by a contract call, as a plain object keyed by field name. */
+export function plain(value: unknown): Record<string, unknown> {
+  return (value as Result).toObject();
+}
+
 // ---- ids, as the specification defines them --------------------------------------------------
 
 const REQUEST_TYPE =
@@ -166,12 +179,44 @@ export interface Actors {
 export interface Deployed {
   marketplace: Marketplace;
   token: TestToken;
+  /** The test verifier; only meaningful when the testbed runs with `testVerifier`. */
   verifier: TestGroth16Verifier;
   config: Config;
   actors: Actors;
 }
 
-export function testbed(connection: Connection, config: Config = exampleConfig()) {
+/** Public inputs in the circuit's order: entropy, dataSetRoot, slotIndex. */
+export type PublicInputs = [bigint, bigint, bigint];
+
+/** A proof verifier to run the marketplace with: how to deploy it and how to prove given inputs. */
+export interface VerifierPlugin {
+  name: string;
+  deploy(connection: Connection): Promise<string>;
+  proofFor(inputs: PublicInputs): Promise<Groth16ProofStruct>;
+}
+
+/** The test verifier in its default mode, where a proof is valid for the inputs it carries. */
+export const testVerifier: VerifierPlugin = {
+  name: "TestGroth16Verifier (binds inputs, no pairing check)",
+  async deploy(connection) {
+    return (await connection.ethers.deployContract("TestGroth16Verifier")).getAddress();
+  },
+  async proofFor([entropy, root, slotIndex]) {
+    // The unchecked coordinates are full-size numbers so that calldata costs what a real proof's does.
+    const filler = (i: number) => BigInt(keccak256(toUtf8Bytes(`filler ${i}`))) >> 2n;
+    return {
+      a: { x: entropy, y: root },
+      b: { x: { real: filler(0), imag: filler(1) }, y: { real: filler(2), imag: filler(3) } },
+      c: { x: slotIndex, y: filler(4) },
+    };
+  },
+};
+
+export function testbed(
+  connection: Connection,
+  config: Config = exampleConfig(),
+  verifierPlugin: VerifierPlugin = testVerifier,
+) {
   const { ethers, networkHelpers } = connection;
   const { time } = networkHelpers;
 
@@ -181,11 +226,12 @@ export function testbed(connection: Connection, config: Config = exampleConfig()
     const [deployer, client, h1, h2, h3, h4, h5, validator, stranger] = await ethers.getSigners();
     const hosts = [h1!, h2!, h3!, h4!, h5!];
     const token = await ethers.deployContract("TestToken", [deployer!.address, 0n]);
-    const verifier = await ethers.deployContract("TestGroth16Verifier");
+    const verifierAddress = await verifierPlugin.deploy(connection);
+    const verifier = await ethers.getContractAt("TestGroth16Verifier", verifierAddress);
     const marketplace = await ethers.deployContract("Marketplace", [
       config as MarketplaceConfigStruct,
       await token.getAddress(),
-      await verifier.getAddress(),
+      verifierAddress,
     ]);
     for (const account of [client!, ...hosts, validator!, stranger!]) {
       await token.mint(account.address, STARTING_BALANCE);
@@ -222,15 +268,6 @@ export function testbed(connection: Connection, config: Config = exampleConfig()
     return Number(p);
   }
 
-  /** A proof the test verifier accepts for exactly these public inputs. */
-  function bindingProof(entropy: bigint, root: bigint, slotIndex: bigint): Groth16ProofStruct {
-    return {
-      a: { x: entropy, y: root },
-      b: { x: { real: 0n, imag: 0n }, y: { real: 0n, imag: 0n } },
-      c: { x: slotIndex, y: 0n },
-    };
-  }
-
   /**
    * Pins the next block's timestamp (one second after the latest unless given) and returns the
    * proof of the slot for that block: the next transaction must be the one that uses it.
@@ -240,16 +277,18 @@ export function testbed(connection: Connection, config: Config = exampleConfig()
     slotIndex: bigint,
     merkleRoot: string,
     timestamp?: bigint,
-  ): Promise<{ proof: Groth16ProofStruct; timestamp: bigint; challenge: string }> {
+  ): Promise<{
+    proof: Groth16ProofStruct;
+    timestamp: bigint;
+    challenge: string;
+    inputs: PublicInputs;
+  }> {
     const latest = (await ethers.provider.getBlock("latest"))!;
     const at = timestamp ?? BigInt(latest.timestamp) + 1n;
     await time.setNextBlockTimestamp(at);
     const challenge = await challengeAt(slotId, latest.number + 1, at);
-    return {
-      proof: bindingProof(entropyOf(challenge), rootToField(merkleRoot), slotIndex),
-      timestamp: at,
-      challenge,
-    };
+    const inputs: PublicInputs = [entropyOf(challenge), rootToField(merkleRoot), slotIndex];
+    return { proof: await verifierPlugin.proofFor(inputs), timestamp: at, challenge, inputs };
   }
 
   async function latestTimestamp(): Promise<bigint> {
@@ -292,14 +331,19 @@ export function testbed(connection: Connection, config: Config = exampleConfig()
     return { slotId, filledAt: await blockTimestamp(tx.hash), tx };
   }
 
-  /** Requests `request` and fills every slot, slot i by hosts[i]; the request is then Started. */
-  async function startRequest(d: Deployed, request: Request) {
-    const { requestId, createdAt } = await requestStorage(d, request);
+  /** Fills every slot of a requested `request`, slot i by hosts[i]; the request is then Started. */
+  async function fillAll(d: Deployed, request: Request) {
     const fills = [];
     for (let i = 0n; i < request.ask.slots; i++) {
       fills.push(await fillSlot(d, request, i, d.actors.hosts[Number(i)]!));
     }
-    return { requestId, createdAt, fills };
+    return fills;
+  }
+
+  /** Requests `request` and fills every slot, slot i by hosts[i]; the request is then Started. */
+  async function startRequest(d: Deployed, request: Request) {
+    const { requestId, createdAt } = await requestStorage(d, request);
+    return { requestId, createdAt, fills: await fillAll(d, request) };
   }
 
   /** Submits the proof of `slotId` for the current period as `host`. */
@@ -363,13 +407,13 @@ export function testbed(connection: Connection, config: Config = exampleConfig()
     deploy,
     challengeAt,
     pointerAt,
-    bindingProof,
     proofForNextBlock,
     latestTimestamp,
     blockTimestamp,
     mineBlocks,
     requestStorage,
     fillSlot,
+    fillAll,
     startRequest,
     submitProof,
     periodOf,

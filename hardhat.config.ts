@@ -32,6 +32,14 @@ export default defineConfig({
   },
   test: {
     mocha: { timeout: 60_000 },
+    // Solidity fuzz and invariant tests. `default` runs in `npm test` and is sized to finish in about a
+    // minute on two cores; `deep` (`npm run fuzz`) runs many more and longer sequences.
+    solidity: {
+      profiles: {
+        default: { fuzz: { runs: 256 }, invariant: { runs: 48, depth: 200 } },
+        deep: { fuzz: { runs: 5_000 }, invariant: { runs: 512, depth: 500 } },
+      },
+    },
   },
   typechain: {
     outDir: "types/contracts",

@@ -107,16 +107,3 @@ library Requests {
             totalCollateral < type(uint128).max - result.maxPrice;
     }
 }
-
-/// @notice `==` for request ids.
-function requestIdEquals(RequestId a, RequestId b) pure returns (bool) {
-    return RequestId.unwrap(a) == RequestId.unwrap(b);
-}
-
-/// @notice `==` for slot ids.
-function slotIdEquals(SlotId a, SlotId b) pure returns (bool) {
-    return SlotId.unwrap(a) == SlotId.unwrap(b);
-}
-
-using {requestIdEquals as ==} for RequestId global;
-using {slotIdEquals as ==} for SlotId global;

@@ -128,6 +128,17 @@ describe("Marketplace slot reservations", function () {
     ).to.be.revertedWithCustomError(d.marketplace, "Marketplace_ReservationRequired");
   });
 
+  it("requires a reservation to fill also when the set is full", async function () {
+    const [h1, h2, h3, h4] = d.actors.hosts;
+    for (const host of [h1!, h2!, h3!])
+      await d.marketplace.connect(host).reserveSlot(requestId, 0n);
+    const slotId = slotIdOf(requestId, 0n);
+    const { proof } = await bed.proofForNextBlock(slotId, 0n, request.content.merkleRoot);
+    await expect(
+      d.marketplace.connect(h4!).fillSlot(requestId, 0n, proof),
+    ).to.be.revertedWithCustomError(d.marketplace, "Marketplace_ReservationRequired");
+  });
+
   it("clears a slot's reservations when its host is removed, and takes reservations in Repair", async function () {
     const [h1, h2, h3, h4, h5] = d.actors.hosts;
     await d.marketplace.connect(h2!).reserveSlot(requestId, 0n);

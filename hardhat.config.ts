@@ -36,8 +36,8 @@ export default defineConfig({
     // minute on two cores; `deep` (`npm run fuzz`) runs many more and longer sequences.
     solidity: {
       profiles: {
-        default: { fuzz: { runs: 256 }, invariant: { runs: 48, depth: 200 } },
-        deep: { fuzz: { runs: 5_000 }, invariant: { runs: 512, depth: 500 } },
+        default: { fuzz: { runs: 256 }, invariant: { runs: 96, depth: 250 } },
+        deep: { fuzz: { runs: 10_000 }, invariant: { runs: 1_000, depth: 500 } },
       },
     },
   },

@@ -25,4 +25,20 @@ describe("TestGroth16Verifier", function () {
     await verifier.setMode(2n);
     expect(await verifier.verify(proof, [1n, 2n, 3n])).to.equal(false);
   });
+
+  it("is measured by the gas meter, cold dearer than warm", async function () {
+    const verifier = await ethers.deployContract("TestGroth16Verifier");
+    const meter = await ethers.deployContract("VerifierGasMeter");
+    const proof = await testVerifier.proofFor([5n, 6n, 7n]);
+    const [cold, warm, valid] = await meter.measure(await verifier.getAddress(), proof, [
+      5n,
+      6n,
+      7n,
+    ]);
+    expect(valid).to.equal(true);
+    // The first call pays 2600 for the account and 2100 for the mode's storage slot, the second 100
+    // each; memory expansion adds a few gas to the first.
+    expect(cold - warm >= 4_500n && cold - warm < 4_600n, `${cold} - ${warm}`).to.equal(true);
+    expect(warm > 0n).to.equal(true);
+  });
 });

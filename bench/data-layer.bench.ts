@@ -91,6 +91,10 @@ const bench: Benchmark = {
         logLevel: "warn",
         storageQuota: 4 * 2 ** 30,
         maxUploadSize: undefined,
+        listenAddrs: ["/ip4/127.0.0.1/tcp/0"],
+        announceAddrs: [],
+        bootstrapNodes: [],
+        networkTimeout: 30_000,
       },
       { logger: pino({ level: "warn" }), hashing: defaultHashing() },
     );

@@ -15,6 +15,14 @@ import { DataService } from "./dataset/service.js";
 import { NodeMetrics, startMetricsServer } from "./metrics/metrics.js";
 import type { BlockRootHasher, Poseidon2Trees } from "./slots/hasher.js";
 import { LevelStore } from "./store/database.js";
+import { sha256TreeRoot, treeCidFromRoot } from "./blocks/sha256-tree.js";
+import { FetchJobs } from "./network/jobs.js";
+import { LocalBlocks } from "./network/local-blocks.js";
+import { prometheusNetworkMetrics } from "./network/metrics.js";
+import { Network } from "./network/network.js";
+import { parseNetworkAddressOptions } from "./network/options.js";
+import { Retrieval, withZeroBlock } from "./network/retrieval.js";
+import { SlotStore } from "./network/slot-store.js";
 
 export interface NodeDependencies {
   logger: Logger;
@@ -30,6 +38,7 @@ export class HoldfastNode {
     private readonly api: FastifyInstance,
     private readonly metricsServer: Server | undefined,
     private readonly logger: Logger,
+    readonly p2p: NodeNetworking,
   ) {}
 
   static async start(config: NodeConfig, deps: NodeDependencies): Promise<HoldfastNode> {
@@ -38,6 +47,7 @@ export class HoldfastNode {
     const db = await LevelStore.open(path.join(config.dataDir, "db"));
     let service: DataService | undefined;
     let api: FastifyInstance | undefined;
+    let p2p: NodeNetworking | undefined;
     try {
       service = await DataService.open({
         dataDir: config.dataDir,
@@ -49,6 +59,12 @@ export class HoldfastNode {
       });
       const dataService = service;
       const metrics = new NodeMetrics(() => dataService.space());
+      p2p = await NodeNetworking.start(
+        config,
+        service,
+        metrics,
+        logger.child({ component: "p2p" }),
+      );
       const startedAt = new Date();
       let apiAddress = "";
       api = await buildApi({
@@ -57,6 +73,7 @@ export class HoldfastNode {
         logger: logger.child({ component: "api" }) as FastifyBaseLogger,
         info: { dataDir: path.resolve(config.dataDir), apiAddress: () => apiAddress, startedAt },
         maxUploadSize: config.maxUploadSize,
+        network: p2p,
       });
       await api.listen({ port: config.apiPort, host: config.apiBindAddress });
       const address = api.server.address() as AddressInfo;
@@ -75,9 +92,10 @@ export class HoldfastNode {
         { address: apiAddress, port: address.port, dataDir: path.resolve(config.dataDir) },
         "API listening",
       );
-      return new HoldfastNode(config, service, metrics, db, api, metricsServer, logger);
+      return new HoldfastNode(config, service, metrics, db, api, metricsServer, logger, p2p);
     } catch (error) {
       await api?.close();
+      await p2p?.stop();
       await service?.close();
       await db.close();
       throw error;
@@ -96,11 +114,93 @@ export class HoldfastNode {
   async stop(): Promise<void> {
     this.logger.info("stopping");
     await this.api.close();
+    await this.p2p.stop();
     if (this.metricsServer) {
       this.metricsServer.closeAllConnections();
       await new Promise<void>((resolve) => this.metricsServer!.close(() => resolve()));
     }
     await this.service.close();
     await this.db.close();
+  }
+}
+
+/**
+ * The node's networking wired to its data layer: the libp2p host serving the stored blocks, the
+ * slot store, retrieval, background fetches, and a periodic sync that indexes and announces new
+ * datasets (uploads and protects go straight to the data service, which has no change events).
+ */
+export class NodeNetworking {
+  #timer: NodeJS.Timeout | undefined;
+  #syncing: Promise<void> | undefined;
+
+  private constructor(
+    readonly network: Network,
+    readonly retrieval: Retrieval,
+    readonly jobs: FetchJobs,
+    private readonly local: LocalBlocks,
+    private readonly slots: SlotStore,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(
+    config: NodeConfig,
+    service: DataService,
+    metrics: NodeMetrics,
+    logger: Logger,
+  ): Promise<NodeNetworking> {
+    const slots = await SlotStore.open(config.dataDir);
+    const local = new LocalBlocks(service, slots, config.dataDir);
+    const source = withZeroBlock(local);
+    const network = await Network.create(
+      {
+        source,
+        // Downloads are stored by the retrieval (as datasets or slots), not block by block.
+        sink: { put: async () => {} },
+        trees: local,
+        verifyTree: (tree, leaves) => treeCidFromRoot(sha256TreeRoot(leaves)).equals(tree),
+        metrics: prometheusNetworkMetrics(metrics.registry),
+        log: (message) => logger.debug(message),
+      },
+      {
+        dataDir: config.dataDir,
+        addresses: parseNetworkAddressOptions(config),
+        downloader: { stallTimeoutMs: config.networkTimeout },
+      },
+    );
+    const retrieval = new Retrieval({ network, service, local, slots, log: logger });
+    const networking = new NodeNetworking(
+      network,
+      retrieval,
+      new FetchJobs(),
+      local,
+      slots,
+      logger,
+    );
+    await network.start();
+    logger.info(
+      { peerId: network.peerId.toString(), addrs: network.multiaddrs.map(String) },
+      "peer-to-peer listening",
+    );
+    await networking.sync();
+    networking.#timer = setInterval(() => void networking.sync(), 2_000);
+    return networking;
+  }
+
+  /** Indexes and announces what the store holds now (one sync at a time). */
+  sync(): Promise<void> {
+    this.#syncing ??= this.retrieval
+      .sync()
+      .catch((error: unknown) => this.logger.warn({ err: error }, "announcing stored data failed"))
+      .finally(() => (this.#syncing = undefined));
+    return this.#syncing;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.jobs.stop();
+    await this.#syncing;
+    await this.network.stop();
+    await this.local.close();
+    await this.slots.close();
   }
 }

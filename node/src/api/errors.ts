@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { type ErrorCode, HoldfastError } from "../errors.js";
+import { NetworkError, type NetworkErrorCode } from "../network/errors.js";
 
 /** HTTP status per error code: the client's mistakes are 4xx, the node's trouble 5xx. */
 const STATUS: Record<ErrorCode, number> = {
@@ -30,6 +31,22 @@ export const errorSchema = {
   },
 } as const;
 
+/** HTTP status per networking error code: a peer's or the network's failure is a 502/504. */
+const NETWORK_STATUS: Record<NetworkErrorCode, number> = {
+  ERR_INVALID_MULTIADDR: 400,
+  ERR_INVALID_PEER_ID: 400,
+  ERR_UNSUPPORTED_CID: 400,
+  ERR_ABORTED: 400,
+  ERR_BLOCKS_UNAVAILABLE: 404,
+  ERR_DIAL_FAILED: 502,
+  ERR_PROTOCOL_VIOLATION: 502,
+  ERR_BAD_BLOCK: 502,
+  ERR_DONT_HAVE: 502,
+  ERR_PEER_GONE: 502,
+  ERR_REQUEST_TIMEOUT: 504,
+  ERR_INVALID_PEER_KEY: 500,
+};
+
 export function errorBody(code: string, message: string) {
   return { error: { code, message } };
 }
@@ -47,6 +64,12 @@ export function handleError(
   if (error instanceof HoldfastError) {
     const status = statusOf(error);
     if (status >= 500) request.log.error({ err: error }, "request failed");
+    void reply.status(status).send(errorBody(error.code, error.message));
+    return;
+  }
+  if (error instanceof NetworkError) {
+    const status = NETWORK_STATUS[error.code];
+    if (status >= 500) request.log.warn({ err: error }, "request failed");
     void reply.status(status).send(errorBody(error.code, error.message));
     return;
   }

@@ -9,6 +9,7 @@ import type { NodeMetrics } from "../metrics/metrics.js";
 import { version } from "../version.js";
 import { errorBody, handleError } from "./errors.js";
 import { dataRoutes, protectRoutes } from "./routes/data.js";
+import { type NetworkApi, networkRoutes } from "./routes/network.js";
 import { type NodeInfo, nodeRoutes } from "./routes/node.js";
 
 export const API_PREFIX = "/api/v1";
@@ -19,6 +20,8 @@ export interface ApiOptions {
   logger: FastifyBaseLogger;
   info: NodeInfo;
   maxUploadSize: number | undefined;
+  /** The peer-to-peer routes; absent in nodes built without networking. */
+  network?: NetworkApi;
 }
 
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
@@ -38,7 +41,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
         description:
           "Store, protect and retrieve data on a Holdfast node. Errors are JSON: { error: { code, message } }.",
       },
-      tags: [{ name: "data" }, { name: "node" }],
+      tags: [{ name: "data" }, { name: "node" }, { name: "network" }],
     },
   });
   app.setErrorHandler(handleError);
@@ -62,6 +65,9 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   });
   await app.register(protectRoutes(options.service), { prefix: API_PREFIX });
   await app.register(nodeRoutes(options.service, options.info), { prefix: API_PREFIX });
+  if (options.network) {
+    await app.register(networkRoutes(options.network), { prefix: API_PREFIX });
+  }
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

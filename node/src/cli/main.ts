@@ -7,7 +7,7 @@ import { version } from "../version.js";
 
 const startOptions = OPTIONS.map(
   (o) =>
-    `  --${o.flag.padEnd(22)} ${o.description}\n${" ".repeat(27)}env ${o.env}${o.defaultValue !== undefined ? `, default ${o.defaultValue}` : ""}`,
+    `  --${o.flag.padEnd(22)} ${o.description}\n${" ".repeat(27)}env ${o.env}${o.defaultValue !== undefined && String(o.defaultValue) !== "" ? `, default ${String(o.defaultValue)}` : ""}`,
 ).join("\n");
 
 const help = `holdfast ${version}: a node of the Holdfast durable-storage network
@@ -24,6 +24,9 @@ Options of start (flag, else environment variable, else config file, else defaul
 ${" ".repeat(27)}env ${CONFIG_ENV}
 ${startOptions}
 `;
+
+/** Flags that may be given several times (lists of multiaddrs). */
+const REPEATABLE = new Set(["listen-addrs", "announce-addrs", "bootstrap-node"]);
 
 function usageError(message: string): number {
   process.stderr.write(`holdfast: ${message}\nRun \`holdfast --help\` for usage.\n`);
@@ -59,20 +62,20 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function start(args: string[]): Promise<number> {
-  let flags: Record<string, string | undefined>;
+  let flags: Record<string, string | string[] | undefined>;
   try {
     const parsed = parseArgs({
       args,
       options: Object.fromEntries(
         [CONFIG_FLAG, ...OPTIONS.map((o) => o.flag)].map((flag) => [
           flag,
-          { type: "string" as const },
+          { type: "string" as const, multiple: REPEATABLE.has(flag) },
         ]),
       ),
       allowPositionals: false,
       strict: true,
     });
-    flags = parsed.values as Record<string, string | undefined>;
+    flags = parsed.values as Record<string, string | string[] | undefined>;
   } catch (error) {
     return usageError((error as Error).message);
   }

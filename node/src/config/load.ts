@@ -7,7 +7,8 @@ export const CONFIG_ENV = "HOLDFAST_CONFIG";
 
 export interface ConfigSources {
   /** Flag values by flag name (without dashes), as parsed from the command line. */
-  flags: Record<string, string | undefined>;
+  /** Repeatable flags (lists of multiaddrs) give arrays. */
+  flags: Record<string, string | string[] | undefined>;
   env: NodeJS.ProcessEnv;
 }
 
@@ -17,7 +18,11 @@ export interface ConfigSources {
  */
 export async function loadConfig({ flags, env }: ConfigSources): Promise<NodeConfig> {
   const problems: string[] = [];
-  const file = await readConfigFile(flags[CONFIG_FLAG] ?? env[CONFIG_ENV], problems);
+  const configFlag = flags[CONFIG_FLAG];
+  const file = await readConfigFile(
+    (Array.isArray(configFlag) ? configFlag.at(-1) : configFlag) ?? env[CONFIG_ENV],
+    problems,
+  );
   const config: Record<string, unknown> = {};
   for (const spec of OPTIONS) {
     const [raw, source] =

@@ -3,6 +3,13 @@
  * or a key of the JSON config file (in that order of precedence), and each is validated by one
  * parser, whatever the source, with an error that names the source.
  */
+import {
+  DEFAULT_LISTEN_ADDRS,
+  parseAnnounceAddr,
+  parseBootstrapNode,
+  parseListenAddr,
+} from "../network/options.js";
+
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace";
 const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace"];
 
@@ -17,6 +24,14 @@ export interface NodeConfig {
   storageQuota: number;
   /** undefined: uploads are limited by the quota only. */
   maxUploadSize: number | undefined;
+  /** libp2p multiaddrs to listen on (TCP). */
+  listenAddrs: string[];
+  /** Multiaddrs to tell peers instead of the listen addresses (behind NAT, in containers). */
+  announceAddrs: string[];
+  /** Multiaddrs ending in /p2p/<peer id> of nodes to join the network through. */
+  bootstrapNodes: string[];
+  /** Milliseconds a network download waits without progress before giving up on blocks. */
+  networkTimeout: number;
 }
 
 export interface OptionSpec<K extends keyof NodeConfig = keyof NodeConfig> {
@@ -81,6 +96,38 @@ export function parseBytes(value: unknown): { value: number } | { error: string 
     };
   }
   return { value: bytes };
+}
+
+/**
+ * A list of multiaddrs: repeated flags, a comma-separated flag or environment value, or a JSON
+ * array in the config file; each entry checked by `check` (which throws a NetworkError).
+ */
+function multiaddrList(check: (text: string) => unknown) {
+  return (value: unknown): { value: string[] } | { error: string } => {
+    const items = Array.isArray(value)
+      ? value
+      : typeof value === "string"
+        ? value.split(",")
+        : undefined;
+    if (!items || items.some((item) => typeof item !== "string")) {
+      return { error: "must be a multiaddr, a comma-separated list or an array of them" };
+    }
+    const texts = (items as string[]).map((item) => item.trim()).filter((item) => item !== "");
+    try {
+      for (const text of texts) check(text);
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+    return { value: texts };
+  };
+}
+
+function positiveMilliseconds(value: unknown): { value: number } | { error: string } {
+  const n = typeof value === "string" && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1) {
+    return { error: "must be a positive whole number of milliseconds" };
+  }
+  return { value: n };
 }
 
 function option<K extends keyof NodeConfig>(spec: OptionSpec<K>): OptionSpec<K> {
@@ -155,5 +202,37 @@ export const OPTIONS = [
     description: "largest single upload; by default only the quota limits it",
     defaultValue: undefined,
     parse: parseBytes,
+  }),
+  option({
+    key: "listenAddrs",
+    flag: "listen-addrs",
+    env: "HOLDFAST_LISTEN_ADDRS",
+    description: "peer-to-peer listen multiaddrs (repeatable or comma-separated)",
+    defaultValue: [...DEFAULT_LISTEN_ADDRS],
+    parse: multiaddrList(parseListenAddr),
+  }),
+  option({
+    key: "announceAddrs",
+    flag: "announce-addrs",
+    env: "HOLDFAST_ANNOUNCE_ADDRS",
+    description: "multiaddrs peers should dial, if not the listen ones (repeatable)",
+    defaultValue: [],
+    parse: multiaddrList(parseAnnounceAddr),
+  }),
+  option({
+    key: "bootstrapNodes",
+    flag: "bootstrap-node",
+    env: "HOLDFAST_BOOTSTRAP_NODES",
+    description: "multiaddr ending in /p2p/<peer id> of a node to join through (repeatable)",
+    defaultValue: [],
+    parse: multiaddrList(parseBootstrapNode),
+  }),
+  option({
+    key: "networkTimeout",
+    flag: "network-timeout",
+    env: "HOLDFAST_NETWORK_TIMEOUT",
+    description: "ms a network download waits without progress before giving up on blocks",
+    defaultValue: 30_000,
+    parse: positiveMilliseconds,
   }),
 ] as const;

@@ -214,11 +214,15 @@ describe("REST API over HTTP", function () {
     };
     expect(doc.openapi).to.match(/^3\./);
     expect(Object.keys(doc.paths).sort()).to.deep.equal([
+      "/api/v1/connect/{peerId}",
       "/api/v1/data",
       "/api/v1/data/{id}",
       "/api/v1/data/{id}/manifest",
+      "/api/v1/data/{id}/network",
+      "/api/v1/data/{id}/network/stream",
       "/api/v1/data/{id}/protect",
       "/api/v1/debug/info",
+      "/api/v1/peer",
       "/api/v1/space",
     ]);
     expect(Object.keys(doc.paths["/api/v1/data"]!).sort()).to.deep.equal(["get", "post"]);

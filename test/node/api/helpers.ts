@@ -21,6 +21,10 @@ export async function startTestNode(
     logLevel: "silent" as NodeConfig["logLevel"],
     storageQuota: 2 ** 30,
     maxUploadSize: undefined,
+    listenAddrs: ["/ip4/127.0.0.1/tcp/0"],
+    announceAddrs: [],
+    bootstrapNodes: [],
+    networkTimeout: 30_000,
     ...overrides,
   };
   const node = await HoldfastNode.start(config, {

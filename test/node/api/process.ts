@@ -16,7 +16,10 @@ export async function startNode(
   dataDir: string,
   env: Record<string, string> = {},
 ): Promise<Running> {
-  const child = spawn(process.execPath, [bin, "start", "--data-dir", dataDir, "--api-port", "0"], {
+  // A free peer-to-peer port too: the default (8070) may be taken by another node on this machine.
+  const args = ["start", "--data-dir", dataDir, "--api-port", "0"];
+  args.push("--listen-addrs", "/ip4/127.0.0.1/tcp/0");
+  const child = spawn(process.execPath, [bin, ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

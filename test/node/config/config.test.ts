@@ -36,7 +36,52 @@ describe("node configuration", function () {
       logLevel: "info",
       storageQuota: 20 * 2 ** 30,
       maxUploadSize: undefined,
+      listenAddrs: ["/ip4/0.0.0.0/tcp/8070"],
+      announceAddrs: [],
+      bootstrapNodes: [],
+      networkTimeout: 30_000,
     });
+  });
+
+  it("takes repeated, comma-separated or JSON-array multiaddrs and validates each", async function () {
+    const peer = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
+    const file = path.join(dir, "p2p.json");
+    await writeFile(
+      file,
+      JSON.stringify({ bootstrapNodes: [`/ip4/10.0.0.1/tcp/1/p2p/${peer}`], networkTimeout: 500 }),
+    );
+    const config = await loadConfig({
+      flags: {
+        config: file,
+        "listen-addrs": ["/ip4/127.0.0.1/tcp/0", "/ip6/::1/tcp/0"],
+      },
+      env: { HOLDFAST_ANNOUNCE_ADDRS: "/dns4/a.example/tcp/8070, /ip4/1.2.3.4/tcp/8070" },
+    });
+    expect(config.listenAddrs).to.deep.equal(["/ip4/127.0.0.1/tcp/0", "/ip6/::1/tcp/0"]);
+    expect(config.announceAddrs).to.deep.equal([
+      "/dns4/a.example/tcp/8070",
+      "/ip4/1.2.3.4/tcp/8070",
+    ]);
+    expect(config.bootstrapNodes).to.deep.equal([`/ip4/10.0.0.1/tcp/1/p2p/${peer}`]);
+    expect(config.networkTimeout).to.equal(500);
+    try {
+      await loadConfig({
+        flags: {
+          "bootstrap-node": ["/ip4/10.0.0.1/tcp/1"],
+          "listen-addrs": ["/ip4/1.2.3.4/udp/1"],
+        },
+        env: {},
+      });
+      expect.fail("expected ERR_INVALID_CONFIG");
+    } catch (error) {
+      expect((error as { code?: string }).code).to.equal("ERR_INVALID_CONFIG");
+      expect((error as Error).message).to.match(
+        /--listen-addrs: listen address .* must have the form/,
+      );
+      expect((error as Error).message).to.match(
+        /--bootstrap-node: bootstrap node .* \/p2p\/<peer id>/,
+      );
+    }
   });
 
   it("takes a flag over an environment variable over the config file", async function () {

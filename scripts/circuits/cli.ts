@@ -7,12 +7,15 @@
  *   tsx scripts/circuits/cli.ts setup <main.circom> --ptau F    the same with a given (published) ptau
  *   tsx scripts/circuits/cli.ts verifier-parameters <vkey.json> <out.json>
  *                                   Ignition parameters for deploy/modules/Groth16Verifier.ts
+ *   tsx scripts/circuits/cli.ts instance dev [--ptau F]        storage-proof instance: r1cs, wasm,
+ *   tsx scripts/circuits/cli.ts instance production --ptau F   zkey, vkey, verifier parameters
  *
  * Progress goes to stderr; the result is printed to stdout as JSON.
  */
 import { compileCircuit } from "./compile.js";
 import { ensurePtau } from "./ptau.js";
 import { groth16Setup } from "./setup.js";
+import { NAMED_INSTANCES, buildInstance, isInstanceName } from "./instances.js";
 import { writeVerifierDeploymentParameters } from "../deploy/verifier-parameters.js";
 import { stderrLog } from "../lib/log.js";
 
@@ -20,7 +23,9 @@ const usage = `usage:
   circuits compile <main.circom>
   circuits ptau <power>
   circuits setup <main.circom> (<power> | --ptau <file>)
-  circuits verifier-parameters <verification_key.json> <parameters.json>`;
+  circuits verifier-parameters <verification_key.json> <parameters.json>
+  circuits instance dev [--ptau <file>]
+  circuits instance production --ptau <published ptau, e.g. powersOfTau28_hez_final_17.ptau>`;
 
 function parsePower(text: string | undefined): number {
   const power = Number(text);
@@ -58,6 +63,20 @@ async function main(argv: string[]): Promise<unknown> {
       await writeVerifierDeploymentParameters(vkeyJson, parameters);
       log(`wrote Ignition parameters for the Groth16Verifier module to ${parameters}`);
       return { parameters };
+    }
+    case "instance": {
+      const [name, flag, ptau] = rest;
+      if (name === undefined || !isInstanceName(name)) throw new Error(usage);
+      if (flag !== undefined && (flag !== "--ptau" || ptau === undefined || rest.length !== 3)) {
+        throw new Error(usage);
+      }
+      // A local ceremony has one contributor: fine for dev, never for what the network verifies.
+      if (name === "production" && ptau === undefined) {
+        throw new Error(
+          `the production instance needs a published powers of tau (--ptau)\n${usage}`,
+        );
+      }
+      return buildInstance(NAMED_INSTANCES[name], { ptau, log });
     }
     default:
       throw new Error(usage);

@@ -20,6 +20,8 @@ export const silentLog: ProgressLog = () => {};
 export function snarkjsLogger(log: ProgressLog) {
   return {
     debug: () => {},
+    // newAccumulator reports every 100,000 points through log() (powers of 2^16 and up).
+    log: () => {},
     info: (msg: string) => log(msg),
     warn: (msg: string) => log(`warning: ${msg}`),
     error: (msg: string) => log(`error: ${msg}`),

@@ -1,6 +1,8 @@
 // The parts of snarkjs 0.7 that Holdfast uses. snarkjs ships no type declarations.
 declare module "snarkjs" {
   export interface Logger {
+    /** Called by powersOfTau.newAccumulator for progress on large powers. */
+    log?(msg: string): void;
     debug(msg: string): void;
     info(msg: string): void;
     warn(msg: string): void;

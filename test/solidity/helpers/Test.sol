@@ -8,8 +8,16 @@ import {Vm} from "./Vm.sol";
 abstract contract Test {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 
-    // Read by Hardhat's invariant fuzzer through targetContracts(); set with targetContract().
+    /// @notice A contract and the functions of it the invariant fuzzer may call.
+    struct FuzzSelector {
+        address addr;
+        bytes4[] selectors;
+    }
+
+    // Read by Hardhat's invariant fuzzer through targetContracts() and targetSelectors(); set with
+    // targetContract() and targetSelector().
     address[] private _targetedContracts;
+    FuzzSelector[] private _targetedSelectors;
 
     /// @notice Contracts whose functions the invariant fuzzer calls; empty means every deployed one.
     function targetContracts() public view returns (address[] memory) {
@@ -18,6 +26,15 @@ abstract contract Test {
 
     function targetContract(address target) internal {
         _targetedContracts.push(target);
+    }
+
+    /// @notice Functions the invariant fuzzer calls; empty means every function of the targets.
+    function targetSelectors() public view returns (FuzzSelector[] memory) {
+        return _targetedSelectors;
+    }
+
+    function targetSelector(FuzzSelector memory selector) internal {
+        _targetedSelectors.push(selector);
     }
 
     error AssertionFailed(string message);

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 import { defineConfig } from "hardhat/config";
+import { exitGuard } from "./scripts/lib/exit-guard.js";
 
 const require = createRequire(import.meta.url);
 
@@ -31,7 +32,8 @@ export default defineConfig({
     ignition: "deploy",
   },
   test: {
-    mocha: { timeout: 60_000 },
+    // The exit guard ends a mocha run that finished but is held open by a leaked handle.
+    mocha: { timeout: 60_000, rootHooks: { afterAll: exitGuard() } },
     // Solidity fuzz and invariant tests. `default` runs in `npm test`: about a minute of Solidity tests
     // on two cores (24,000 invariant calls). `deep` (`npm run fuzz`): 500,000 calls, about 16 minutes.
     solidity: {

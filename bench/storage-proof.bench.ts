@@ -8,7 +8,7 @@
  * dev instance is also proven through StorageProver (the node's worker thread), end to end.
  *
  * Proving with 2 and 5 samples needs local powers of tau of 2^15 and 2^16, which take long to make
- * (about 10 and 25 minutes on two cores, once per machine): opt in with
+ * (each took about 40 minutes on two shared cores, once per machine): opt in with
  *   HOLDFAST_BENCH_SAMPLES=1,2,5 npm run bench -- storage-proof
  * The default measures 1 sample (the dev instance).
  */

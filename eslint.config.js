@@ -9,7 +9,7 @@ export default tseslint.config(
       "node_modules/**",
       "artifacts/**",
       "cache/**",
-      "types/contracts/**",
+      "node/src/chain/contracts/**",
       "build/**",
       "node/dist/**",
       "bench/results/**",

@@ -44,7 +44,7 @@ export default defineConfig({
     },
   },
   typechain: {
-    outDir: "types/contracts",
+    outDir: "node/src/chain/contracts",
   },
   networks: {
     hardhatMainnet: {

@@ -13,7 +13,7 @@ import {
 } from "../../node/src/proof/groth16-encoding.js";
 import { findForbiddenOpcodes } from "../../scripts/lib/evm-opcodes.js";
 import { releaseSnarkjsWorkers } from "../../scripts/circuits/snarkjs-runtime.js";
-import type { Groth16Verifier } from "../../types/contracts/index.js";
+import type { Groth16Verifier } from "../../node/src/chain/contracts/index.js";
 import { isOnG1, isOnTwist, twistPointOutsideG2 } from "../helpers/bn254.js";
 import {
   type ThreePublicSetup,

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import type { MarketplaceConfigStruct } from "../../../types/contracts/marketplace/Marketplace.js";
+import type { MarketplaceConfigStruct } from "../../../node/src/chain/contracts/marketplace/Marketplace.js";
 import { type Config, exampleConfig, plain } from "./testbed.js";
 
 const { ethers, networkHelpers } = await network.create();

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import type { ReentrantToken, TestToken } from "../../../types/contracts/index.js";
-import type { MarketplaceConfigStruct } from "../../../types/contracts/marketplace/Marketplace.js";
+import type { ReentrantToken, TestToken } from "../../../node/src/chain/contracts/index.js";
+import type { MarketplaceConfigStruct } from "../../../node/src/chain/contracts/marketplace/Marketplace.js";
 import {
   type Deployed,
   exampleRequest,

@@ -18,11 +18,11 @@ import type {
   Marketplace,
   TestGroth16Verifier,
   TestToken,
-} from "../../../types/contracts/index.js";
+} from "../../../node/src/chain/contracts/index.js";
 import type {
   Groth16ProofStruct,
   MarketplaceConfigStruct,
-} from "../../../types/contracts/marketplace/Marketplace.js";
+} from "../../../node/src/chain/contracts/marketplace/Marketplace.js";
 
 export type Connection = Awaited<ReturnType<typeof network.create>>;
 

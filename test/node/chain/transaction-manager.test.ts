@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { TestToken__factory } from "../../../types/contracts/index.js";
+import { TestToken__factory } from "../../../node/src/chain/contracts/index.js";
 import {
   TransactionError,
   TransactionManager,

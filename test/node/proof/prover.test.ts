@@ -29,7 +29,7 @@ import {
   buildInstance,
 } from "../../../scripts/circuits/instances.js";
 import Groth16VerifierModule from "../../../deploy/modules/Groth16Verifier.js";
-import type { Groth16Verifier } from "../../../types/contracts/index.js";
+import type { Groth16Verifier } from "../../../node/src/chain/contracts/index.js";
 import { byteSamples, fieldSamples } from "../../helpers/field-samples.js";
 
 /** A slot of `nCells` pseudo-random cells, held in memory. */

@@ -23,6 +23,7 @@ import { Network } from "./network/network.js";
 import { parseNetworkAddressOptions } from "./network/options.js";
 import { Retrieval, withZeroBlock } from "./network/retrieval.js";
 import { SlotStore } from "./network/slot-store.js";
+import { MarketplaceRoles } from "./marketplace.js";
 
 export interface NodeDependencies {
   logger: Logger;
@@ -39,6 +40,8 @@ export class HoldfastNode {
     private readonly metricsServer: Server | undefined,
     private readonly logger: Logger,
     readonly p2p: NodeNetworking,
+    /** The chain connection and marketplace roles; undefined without --eth-provider. */
+    readonly marketplace: MarketplaceRoles | undefined,
   ) {}
 
   static async start(config: NodeConfig, deps: NodeDependencies): Promise<HoldfastNode> {
@@ -48,6 +51,7 @@ export class HoldfastNode {
     let service: DataService | undefined;
     let api: FastifyInstance | undefined;
     let p2p: NodeNetworking | undefined;
+    let marketplace: MarketplaceRoles | undefined;
     try {
       service = await DataService.open({
         dataDir: config.dataDir,
@@ -65,6 +69,13 @@ export class HoldfastNode {
         metrics,
         logger.child({ component: "p2p" }),
       );
+      marketplace = await MarketplaceRoles.start(config, {
+        db,
+        service,
+        p2p,
+        metrics,
+        logger: logger.child({ component: "marketplace" }),
+      });
       const startedAt = new Date();
       let apiAddress = "";
       api = await buildApi({
@@ -74,6 +85,7 @@ export class HoldfastNode {
         info: { dataDir: path.resolve(config.dataDir), apiAddress: () => apiAddress, startedAt },
         maxUploadSize: config.maxUploadSize,
         network: p2p,
+        marketplace,
       });
       await api.listen({ port: config.apiPort, host: config.apiBindAddress });
       const address = api.server.address() as AddressInfo;
@@ -92,9 +104,20 @@ export class HoldfastNode {
         { address: apiAddress, port: address.port, dataDir: path.resolve(config.dataDir) },
         "API listening",
       );
-      return new HoldfastNode(config, service, metrics, db, api, metricsServer, logger, p2p);
+      return new HoldfastNode(
+        config,
+        service,
+        metrics,
+        db,
+        api,
+        metricsServer,
+        logger,
+        p2p,
+        marketplace,
+      );
     } catch (error) {
       await api?.close();
+      await marketplace?.stop();
       await p2p?.stop();
       await service?.close();
       await db.close();
@@ -114,6 +137,7 @@ export class HoldfastNode {
   async stop(): Promise<void> {
     this.logger.info("stopping");
     await this.api.close();
+    await this.marketplace?.stop();
     await this.p2p.stop();
     if (this.metricsServer) {
       this.metricsServer.closeAllConnections();

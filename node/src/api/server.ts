@@ -5,6 +5,7 @@
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { DataService } from "../dataset/service.js";
+import type { MarketplaceRoles } from "../marketplace.js";
 import type { NodeMetrics } from "../metrics/metrics.js";
 import { version } from "../version.js";
 import { errorBody, handleError } from "./errors.js";
@@ -22,6 +23,8 @@ export interface ApiOptions {
   maxUploadSize: number | undefined;
   /** The peer-to-peer routes; absent in nodes built without networking. */
   network?: NetworkApi;
+  /** The marketplace roles, whose routes are served when the node has them. */
+  marketplace?: MarketplaceRoles | undefined;
 }
 
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {

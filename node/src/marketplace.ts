@@ -1,0 +1,109 @@
+/**
+ * The marketplace roles of a node, composed: one chain connection (provider, account, marketplace
+ * client) shared by the client (purchasing), host (sales) and validator roles the config enables.
+ * Each role gets what it needs from here and registers its own API routes.
+ */
+import type { Logger } from "pino";
+import { connectProvider, loadSigner } from "./chain/connection.js";
+import { DatabaseCursorStore } from "./chain/cursor-store.js";
+import { MarketplaceClient } from "./chain/marketplace-client.js";
+import type { NodeConfig } from "./config/options.js";
+import type { DataService } from "./dataset/service.js";
+import { HoldfastError } from "./errors.js";
+import type { NodeMetrics } from "./metrics/metrics.js";
+import type { NodeNetworking } from "./node.js";
+import type { LevelStore } from "./store/database.js";
+
+/** Everything a role may use. */
+export interface RoleContext {
+  config: NodeConfig;
+  client: MarketplaceClient;
+  db: LevelStore;
+  service: DataService;
+  p2p: NodeNetworking;
+  metrics: NodeMetrics;
+  logger: Logger;
+  cursors: DatabaseCursorStore;
+  /** First block to read events from when a role has no cursor yet. */
+  startBlock: number;
+}
+
+/** A running role: stopped in reverse order of starting. */
+export interface Role {
+  stop(): Promise<void>;
+}
+
+export class MarketplaceRoles {
+  readonly #roles: Role[] = [];
+
+  private constructor(readonly context: RoleContext) {}
+
+  /** Connects to the chain and starts the enabled roles; undefined when no --eth-provider. */
+  static async start(
+    config: NodeConfig,
+    deps: Omit<RoleContext, "config" | "client" | "cursors" | "startBlock">,
+  ): Promise<MarketplaceRoles | undefined> {
+    if (config.ethProvider === undefined) return undefined;
+    const provider = connectProvider(config.ethProvider, {
+      pollingIntervalMs: config.ethPollInterval,
+    });
+    try {
+      const signer = await loadSigner(
+        {
+          privateKey: config.ethPrivateKey,
+          keystore: config.ethKeystore,
+          passwordFile: config.ethKeystorePasswordFile,
+        },
+        provider,
+      );
+      let chainId: bigint;
+      try {
+        ({ chainId } = await provider.getNetwork());
+      } catch (error) {
+        throw new HoldfastError(
+          "ERR_CHAIN",
+          `cannot reach the chain at ${config.ethProvider}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      const address = config.marketplaceAddress;
+      if (address === undefined) {
+        throw new HoldfastError(
+          "ERR_INVALID_CONFIG",
+          `no --marketplace-address given for chain ${chainId}`,
+        );
+      }
+      const client = await MarketplaceClient.connect({
+        provider,
+        signer,
+        address,
+        confirmations: config.ethConfirmations,
+        maxLogRange: config.ethMaxLogRange,
+      });
+      const roles = new MarketplaceRoles({
+        ...deps,
+        config,
+        client,
+        cursors: new DatabaseCursorStore(deps.db),
+        startBlock: 0,
+      });
+      deps.logger.info(
+        { chainId: String(chainId), marketplace: client.address, account: client.account },
+        "connected to the marketplace",
+      );
+      return roles;
+    } catch (error) {
+      provider.destroy();
+      throw error;
+    }
+  }
+
+  get client(): MarketplaceClient {
+    return this.context.client;
+  }
+
+  async stop(): Promise<void> {
+    for (const role of this.#roles.reverse()) await role.stop();
+    this.context.client.provider.destroy?.();
+  }
+}

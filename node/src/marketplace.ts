@@ -3,6 +3,7 @@
  * client) shared by the client (purchasing), host (sales) and validator roles the config enables.
  * Each role gets what it needs from here and registers its own API routes.
  */
+import type { Provider } from "ethers";
 import type { Logger } from "pino";
 import { connectProvider, loadSigner } from "./chain/connection.js";
 import { DatabaseCursorStore } from "./chain/cursor-store.js";
@@ -35,18 +36,22 @@ export interface Role {
 
 export class MarketplaceRoles {
   readonly #roles: Role[] = [];
+  #ownsProvider = true;
 
   private constructor(readonly context: RoleContext) {}
 
   /** Connects to the chain and starts the enabled roles; undefined when no --eth-provider. */
   static async start(
     config: NodeConfig,
-    deps: Omit<RoleContext, "config" | "client" | "cursors" | "startBlock">,
+    deps: Omit<RoleContext, "config" | "client" | "cursors" | "startBlock"> & {
+      /** A provider to use instead of connecting to config.ethProvider (in-process tests). */
+      provider?: Provider;
+    },
   ): Promise<MarketplaceRoles | undefined> {
-    if (config.ethProvider === undefined) return undefined;
-    const provider = connectProvider(config.ethProvider, {
-      pollingIntervalMs: config.ethPollInterval,
-    });
+    if (config.ethProvider === undefined && deps.provider === undefined) return undefined;
+    const provider =
+      deps.provider ??
+      connectProvider(config.ethProvider!, { pollingIntervalMs: config.ethPollInterval });
     try {
       const signer = await loadSigner(
         {
@@ -62,7 +67,7 @@ export class MarketplaceRoles {
       } catch (error) {
         throw new HoldfastError(
           "ERR_CHAIN",
-          `cannot reach the chain at ${config.ethProvider}: ${(error as Error).message}`,
+          `cannot reach the chain at ${config.ethProvider ?? "the given provider"}: ${(error as Error).message}`,
           { cause: error },
         );
       }
@@ -80,20 +85,22 @@ export class MarketplaceRoles {
         confirmations: config.ethConfirmations,
         maxLogRange: config.ethMaxLogRange,
       });
+      const { provider: _injected, ...shared } = deps;
       const roles = new MarketplaceRoles({
-        ...deps,
+        ...shared,
         config,
         client,
         cursors: new DatabaseCursorStore(deps.db),
         startBlock: 0,
       });
+      roles.#ownsProvider = deps.provider === undefined;
       deps.logger.info(
         { chainId: String(chainId), marketplace: client.address, account: client.account },
         "connected to the marketplace",
       );
       return roles;
     } catch (error) {
-      provider.destroy();
+      if (!deps.provider) provider.destroy();
       throw error;
     }
   }
@@ -104,6 +111,6 @@ export class MarketplaceRoles {
 
   async stop(): Promise<void> {
     for (const role of this.#roles.reverse()) await role.stop();
-    this.context.client.provider.destroy?.();
+    if (this.#ownsProvider) this.context.client.provider.destroy();
   }
 }

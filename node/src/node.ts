@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { mkdir } from "node:fs/promises";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import type { Provider } from "ethers";
 import type { Logger } from "pino";
 import { buildApi } from "./api/server.js";
 import type { NodeConfig } from "./config/options.js";
@@ -27,6 +28,8 @@ import { MarketplaceRoles } from "./marketplace.js";
 
 export interface NodeDependencies {
   logger: Logger;
+  /** A chain provider to use instead of connecting to --eth-provider (in-process tests). */
+  provider?: Provider;
   hashing: { trees: Poseidon2Trees; roots: BlockRootHasher };
 }
 
@@ -75,6 +78,7 @@ export class HoldfastNode {
         p2p,
         metrics,
         logger: logger.child({ component: "marketplace" }),
+        ...(deps.provider ? { provider: deps.provider } : {}),
       });
       const startedAt = new Date();
       let apiAddress = "";

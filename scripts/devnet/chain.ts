@@ -22,6 +22,7 @@ export class Chain {
       pollingInterval: 250,
       staticNetwork: true,
       batchMaxCount: 1,
+      cacheTimeout: -1, // "latest" must mean the latest: the devnet moves time under the nodes
     });
   }
 
@@ -85,9 +86,13 @@ export class Chain {
     await this.send("evm_mine");
   }
 
-  /** Mines one block at `timestamp` (which must be after the latest block's). */
+  /**
+   * Mines one block at `timestamp` (which must be after the latest block's); later blocks follow
+   * on from it, as Hardhat keeps the offset to the wall clock.
+   */
   async mineAt(timestamp: bigint): Promise<void> {
-    await this.send("evm_mine", [Number(timestamp)]);
+    await this.send("evm_setNextBlockTimestamp", [Number(timestamp)]);
+    await this.send("evm_mine");
   }
 
   /** Mines blocks without moving time (hardhat_mine with a zero interval). */

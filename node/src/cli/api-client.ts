@@ -6,6 +6,7 @@
  * the API (ApiError with code ERR_BAD_RESPONSE).
  */
 import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
 
 export const DEFAULT_API_URL = "http://127.0.0.1:8080";
 
@@ -181,7 +182,7 @@ export class NodeApi {
     const path = `/data/${encodeURIComponent(cid)}${options.network ? "/network/stream" : ""}`;
     const response = await this.fetch("GET", path);
     if (!response.body) throw new ApiError(0, "ERR_BAD_RESPONSE", `GET ${path}: no body`);
-    return Readable.fromWeb(response.body as import("node:stream/web").ReadableStream);
+    return Readable.fromWeb(response.body as WebReadableStream);
   }
 
   datasets(): Promise<{ datasets: JsonObject[] }> {
@@ -243,7 +244,7 @@ export class NodeApi {
     return this.json("GET", `/sales/slots/${encodeURIComponent(id)}`);
   }
 
-  account(): Promise<{ address: string; tokenBalance: string; ethBalance: string }> {
+  account(): Promise<{ address: string; token: string; tokenBalance: string; ethBalance: string }> {
     return this.json("GET", "/account");
   }
 

@@ -4,6 +4,7 @@ import { OPTIONS } from "../config/options.js";
 import { parseEcParams } from "../erasure/layout.js";
 import { isHoldfastError } from "../errors.js";
 import { version } from "../version.js";
+import { USER_COMMANDS, USER_COMMANDS_HELP, runUserCommand } from "./commands.js";
 
 const startOptions = OPTIONS.map(
   (o) =>
@@ -19,6 +20,7 @@ Usage:
   holdfast --version                                print the version and exit
   holdfast --help                                   print this help and exit
 
+${USER_COMMANDS_HELP}
 Options of start (flag, else environment variable, else config file, else default):
   --${CONFIG_FLAG.padEnd(22)} JSON file with any of the settings below, by name (e.g. "apiPort")
 ${" ".repeat(27)}env ${CONFIG_ENV}
@@ -40,6 +42,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === "start") return start(rest);
   if (command === "dataset") return dataset(rest);
+  // The user commands are REST clients: they load none of the node's modules.
+  if (command !== undefined && USER_COMMANDS.has(command)) return runUserCommand(command, rest);
   let values: { version?: boolean; help?: boolean };
   let positionals: string[];
   try {

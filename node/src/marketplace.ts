@@ -7,6 +7,7 @@ import type { Provider } from "ethers";
 import type { Logger } from "pino";
 import { connectProvider, loadSigner } from "./chain/connection.js";
 import { DatabaseCursorStore } from "./chain/cursor-store.js";
+import { deploymentDir, readDeployment } from "./chain/deployment.js";
 import { MarketplaceClient } from "./chain/marketplace-client.js";
 import type { NodeConfig } from "./config/options.js";
 import type { DataService } from "./dataset/service.js";
@@ -71,12 +72,25 @@ export class MarketplaceRoles {
           { cause: error },
         );
       }
-      const address = config.marketplaceAddress;
+      // An explicit address wins; otherwise the deployment recorded in the repository for this chain.
+      let address = config.marketplaceAddress;
+      let startBlock = 0;
       if (address === undefined) {
-        throw new HoldfastError(
-          "ERR_INVALID_CONFIG",
-          `no --marketplace-address given for chain ${chainId}`,
-        );
+        const deployment = await readDeployment(chainId).catch((error: unknown) => {
+          throw new HoldfastError(
+            "ERR_INVALID_CONFIG",
+            `the deployment record of chain ${chainId} is unusable: ${(error as Error).message}`,
+            { cause: error },
+          );
+        });
+        if (!deployment) {
+          throw new HoldfastError(
+            "ERR_INVALID_CONFIG",
+            `no --marketplace-address given and no deployment recorded for chain ${chainId} in ${deploymentDir(chainId)}`,
+          );
+        }
+        address = deployment.marketplace;
+        startBlock = deployment.deployBlock ?? 0;
       }
       const client = await MarketplaceClient.connect({
         provider,
@@ -91,7 +105,7 @@ export class MarketplaceRoles {
         config,
         client,
         cursors: new DatabaseCursorStore(deps.db),
-        startBlock: 0,
+        startBlock,
       });
       roles.#ownsProvider = deps.provider === undefined;
       deps.logger.info(

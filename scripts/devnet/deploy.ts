@@ -1,17 +1,17 @@
 /**
  * Deploys the marketplace system on the devnet's chain: TestToken, the Groth16Verifier of the dev
- * circuit's setup, and the Marketplace with proof timings short enough for a demo. Then mints tokens
- * to the accounts that will act on it.
+ * circuit's setup, and the Marketplace with proof timings fit for real proofs on a busy machine.
+ * Then mints tokens to the accounts that will act on it.
  */
 import { NonceManager, Wallet } from "ethers";
 import type { CircuitArtifacts } from "../circuits/instances.js";
-import { readVerificationKey } from "../deploy/verifier-parameters.js";
+import { deployHoldfast } from "../deploy/holdfast.js";
 import {
-  Groth16Verifier__factory,
-  Marketplace__factory,
-  TestToken__factory,
-} from "../../node/src/chain/contracts/index.js";
-import type { MarketplaceConfigStruct } from "../../node/src/chain/contracts/marketplace/Marketplace.js";
+  type MarketplaceConfiguration,
+  NETWORKS,
+  readNetworkParameters,
+} from "../deploy/networks.js";
+import { TestToken__factory } from "../../node/src/chain/contracts/index.js";
 import { devAccount } from "./accounts.js";
 import type { Chain } from "./chain.js";
 
@@ -36,61 +36,50 @@ export interface Deployment {
   verifier: string;
   marketplace: string;
   deployBlock: number;
-  config: MarketplaceConfigStruct;
+  config: MarketplaceConfiguration;
 }
 
-/** The marketplace's configuration: Codex's collateral rules (as deploy/parameters/local.json) with `timings`. */
-export function devnetConfig(timings: ProofTimings, zkeyHash: string): MarketplaceConfigStruct {
-  return {
-    collateral: {
-      repairRewardPercentage: 10,
-      maxNumberOfSlashes: 2,
-      slashPercentage: 20,
-      validatorRewardPercentage: 20,
-    },
-    proofs: {
-      period: timings.period,
-      timeout: timings.timeout,
-      downtime: timings.downtime,
-      downtimeProduct: 67,
-      zkeyHash,
-      minBlockTimeMs: 1000,
-    },
-    reservations: { maxReservations: 3, windowDoublings: 0, windowExpansionPercentage: 50 },
-    requestDurationLimit: 30 * 86_400,
-  };
-}
-
+/**
+ * Deploys through the deployment modules (deploy/modules/, scripts/deploy/holdfast.ts) with the
+ * `local` network's parameters and the devnet's proof timings, keeping no deployment record.
+ */
 export async function deploySystem(
   chain: Chain,
   artifacts: CircuitArtifacts,
   timings: ProofTimings = DEVNET_PROOF_TIMINGS,
+  log?: (line: string) => void,
 ): Promise<Deployment> {
-  // The marketplace reads block hashes up to 256 blocks back and refuses to exist before that.
-  const height = await chain.blockNumber();
-  if (height < 300) await chain.mineBlocks(300 - height);
-  const deployer = new NonceManager(new Wallet(devAccount(0).privateKey, chain.provider));
-  const token = await new TestToken__factory(deployer).deploy(devAccount(0).address, 0n);
-  await token.waitForDeployment();
-  const verifier = await new Groth16Verifier__factory(deployer).deploy(
-    await readVerificationKey(artifacts.vkeyJson),
-  );
-  await verifier.waitForDeployment();
-  const config = devnetConfig(timings, artifacts.zkeyHash);
-  const marketplace = await new Marketplace__factory(deployer).deploy(
-    config,
-    await token.getAddress(),
-    await verifier.getAddress(),
-  );
-  await marketplace.waitForDeployment();
-  const receipt = await marketplace.deploymentTransaction()!.wait();
-  return {
-    token: await token.getAddress(),
-    verifier: await verifier.getAddress(),
-    marketplace: await marketplace.getAddress(),
-    deployBlock: receipt!.blockNumber,
-    config,
-  };
+  const { network } = await import("hardhat");
+  const connection = await network.connect({
+    network: NETWORKS.local.hardhatNetwork,
+    override: { url: chain.url },
+  });
+  try {
+    const local = await readNetworkParameters("local");
+    const parameters = {
+      ...local,
+      marketplace: { ...local.marketplace, proofs: { ...local.marketplace.proofs, ...timings } },
+    };
+    const deployed = await deployHoldfast(connection, {
+      parameters,
+      verificationKey: artifacts.vkeyJson,
+      zkeyHash: artifacts.zkeyHash,
+      deploymentsDir: null,
+      ...(log ? { log } : {}),
+    });
+    return {
+      token: deployed.token,
+      verifier: deployed.verifier,
+      marketplace: deployed.marketplace,
+      deployBlock: deployed.deployBlock,
+      config: {
+        ...parameters.marketplace,
+        proofs: { ...parameters.marketplace.proofs, zkeyHash: artifacts.zkeyHash },
+      },
+    };
+  } finally {
+    await connection.close();
+  }
 }
 
 /** Mints `amount` tokens to each address (the deployer owns the test token). */

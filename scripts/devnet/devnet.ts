@@ -8,6 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { type CircuitArtifacts, NAMED_INSTANCES, buildInstance } from "../circuits/instances.js";
+import { MarketplaceClient } from "../../node/src/chain/marketplace-client.js";
 import { DEV_ACCOUNT_COUNT, type DevAccount, devAccount } from "./accounts.js";
 import { Chain } from "./chain.js";
 import {
@@ -53,6 +54,8 @@ export class Devnet {
     readonly chain: Chain,
     readonly deployment: Deployment,
     readonly observer: ChainObserver,
+    /** A read-only client of the marketplace (for the contract's views). */
+    readonly market: MarketplaceClient,
   ) {}
 
   static async start(options: DevnetOptions): Promise<Devnet> {
@@ -74,7 +77,12 @@ export class Devnet {
         deployment.deployBlock,
       );
       observer.start();
-      devnet = new Devnet(dir, ownsDir, options, artifacts, chain, deployment, observer);
+      const market = await MarketplaceClient.connect({
+        provider: chain.provider,
+        address: deployment.marketplace,
+        confirmations: 0,
+      });
+      devnet = new Devnet(dir, ownsDir, options, artifacts, chain, deployment, observer, market);
       if ((options.blockTimeMs ?? 1_000) > 0) chain.startTicker(options.blockTimeMs ?? 1_000);
       const client = await devnet.addNode("client", "client");
       log(`client node up: API ${client.api.url}, account ${client.account!.address}`);
@@ -138,6 +146,21 @@ export class Devnet {
       );
     }
     return account;
+  }
+
+  /** The node whose account is `address` (case-insensitive). */
+  nodeOf(address: string): DevnetNode | undefined {
+    return this.nodes.find((n) => n.account?.address.toLowerCase() === address.toLowerCase());
+  }
+
+  /** A node's name, or the address when it is no node's. */
+  nameOf(address: string): string {
+    return this.nodeOf(address)?.name ?? address;
+  }
+
+  /** Tokens held by `address` now. */
+  tokenBalance(address: string): Promise<bigint> {
+    return this.market.tokenBalance(address);
   }
 
   /** Creates and starts a node (joining through the client, when there is one). */

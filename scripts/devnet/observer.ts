@@ -12,6 +12,8 @@ export interface ChainEvent {
   blockNumber: number;
   timestamp: bigint;
   transactionHash: string;
+  /** The account that sent the transaction (the host of a SlotFilled, the validator of a mark). */
+  from: string;
 }
 
 const marketplaceInterface = Marketplace__factory.createInterface();
@@ -75,12 +77,14 @@ export class ChainObserver {
         timestamp = BigInt((await this.provider.getBlock(log.blockNumber))!.timestamp);
         timestamps.set(log.blockNumber, timestamp);
       }
+      const transaction = await this.provider.getTransaction(log.transactionHash);
       const event: ChainEvent = {
         name: description.name,
         args: argsOf(description),
         blockNumber: log.blockNumber,
         timestamp,
         transactionHash: log.transactionHash,
+        from: transaction?.from ?? "",
       };
       this.events.push(event);
       for (const listener of this.#listeners) listener(event);

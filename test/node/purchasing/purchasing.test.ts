@@ -4,8 +4,10 @@ import { network } from "hardhat";
 import type { PurchaseView } from "../../../node/src/purchasing/purchase.js";
 import {
   type Deployed,
+  collateralPerSlot,
   maxPrice,
   requestIdOf,
+  slotIdOf,
   testbed,
 } from "../../contracts/marketplace/testbed.js";
 import { localWallet } from "../chain/accounts.js";
@@ -127,5 +129,143 @@ describe("purchasing: requesting storage and following it on chain", function ()
     expect(now.withdrawals).to.have.length(1);
     expect(now.withdrawals[0]!.amount).to.equal((maxPrice(request.ask) - earned).toString());
     expect(await d.marketplace.requestState(purchase.id)).to.equal(3n);
+  });
+
+  it("cancels an unfilled request after its expiry and withdraws the exact refund", async function () {
+    const { json } = await postJson(`${t.url}/storage/request/${cid}`, { ...TERMS, expiry: 600 });
+    const purchase = json as unknown as PurchaseView;
+    const request = requestOf(purchase);
+    const host = d.actors.hosts[0]!;
+    const { filledAt, slotId } = await bed.fillSlot(d, request, 1n, host);
+    await purchasing().sync();
+    expect(purchasing().get(purchase.id)!.filledSlots).to.deep.equal([1]);
+
+    const client = d.actors.client.address;
+    const before = await d.token.balanceOf(client);
+    const expiresAt = BigInt(purchase.expiresAt!);
+    await bed.time.increaseTo(expiresAt + 1n);
+    await purchasing().sync();
+    const now = purchasing().get(purchase.id)!;
+    expect(now.state).to.equal("cancelled");
+    expect(now.history.map((h) => h.state)).to.deep.equal(["pending", "submitted", "cancelled"]);
+    // The client gets the price back less what the one host earned from its fill to the expiry.
+    const perSecond = request.ask.pricePerBytePerSecond * request.ask.slotSize;
+    const refund = maxPrice(request.ask) - perSecond * (expiresAt - filledAt);
+    expect(now.withdrawn).to.equal(true);
+    expect(now.withdrawals.map((w) => w.amount)).to.deep.equal([refund.toString()]);
+    expect(await d.token.balanceOf(client)).to.equal(before + refund);
+    expect(await d.marketplace.requestState(purchase.id)).to.equal(2n);
+
+    // The host collects its share and its collateral; the purchase records the payout.
+    await d.marketplace.connect(host).freeSlot(slotId);
+    await purchasing().sync();
+    const paid = purchasing().get(purchase.id)!;
+    expect(paid.slotPayouts.map((p) => [p.slotIndex, p.host, p.amount])).to.deep.equal([
+      [
+        1,
+        host.address,
+        (perSecond * (expiresAt - filledAt) + collateralPerSlot(request.ask)).toString(),
+      ],
+    ]);
+    // Replayed or repeated events change nothing.
+    await purchasing().sync();
+    expect(purchasing().get(purchase.id)!.withdrawals).to.have.length(1);
+    expect(purchasing().get(purchase.id)!.slotPayouts).to.have.length(1);
+  });
+
+  it("fails when more than `tolerance` hosts are removed, and withdraws what is owed", async function () {
+    const { json } = await postJson(`${t.url}/storage/request/${cid}`, {
+      ...TERMS,
+      proofProbability: 1, // a proof every period, so that missing ones can be marked each period
+    });
+    const purchase = json as unknown as PurchaseView;
+    const request = requestOf(purchase);
+    await bed.fillAll(d, request);
+    await purchasing().sync();
+    expect(purchasing().get(purchase.id)!.state).to.equal("started");
+
+    // Two missed proofs remove a host (maxNumberOfSlashes = 2); two removed hosts > tolerance 1.
+    for (const slot of [0n, 1n]) {
+      for (let i = 0; i < 2; i++) await bed.missProof(d, slotIdOf(purchase.id, slot));
+    }
+    expect(await d.marketplace.requestState(purchase.id)).to.equal(4n);
+    const client = d.actors.client.address;
+    const before = await d.token.balanceOf(client);
+    await purchasing().sync();
+    const now = purchasing().get(purchase.id)!;
+    expect(now.state).to.equal("failed");
+    expect(now.missedProofs).to.equal(4);
+    expect(now.filledSlots).to.deep.equal([2]);
+    expect(now.withdrawn).to.equal(true);
+    expect(now.withdrawals).to.have.length(1);
+    // What the node recorded is what the marketplace paid it.
+    expect(await d.token.balanceOf(client)).to.equal(before + BigInt(now.withdrawals[0]!.amount));
+    expect(BigInt(now.withdrawals[0]!.amount) > 0n).to.equal(true);
+  });
+
+  it("exports purchase metrics", async function () {
+    const text = await t.node.metrics.registry.metrics();
+    const value = (line: string) => Number(new RegExp(`^${line} (\\S+)$`, "m").exec(text)?.[1]);
+    const counts = purchasing()
+      .list()
+      .reduce<Record<string, number>>((acc, p) => {
+        acc[p.state] = (acc[p.state] ?? 0) + 1;
+        return acc;
+      }, {});
+    for (const state of ["submitted", "finished", "cancelled", "failed"]) {
+      expect(value(`holdfast_purchases\\{state="${state}"\\}`), state).to.equal(counts[state] ?? 0);
+    }
+    expect(value(`holdfast_purchases_total\\{state="pending"\\}`)).to.equal(
+      purchasing().list().length,
+    );
+    // Each purchase entered its final state once (the first one expired unfilled meanwhile).
+    for (const state of ["finished", "cancelled", "failed"]) {
+      expect(value(`holdfast_purchases_total\\{state="${state}"\\}`), state).to.equal(
+        counts[state],
+      );
+    }
+    expect(counts).to.deep.equal({ finished: 1, cancelled: 2, failed: 1 });
+    const refunded = purchasing()
+      .list()
+      .flatMap((p) => p.withdrawals)
+      .reduce((sum, w) => sum + BigInt(w.amount), 0n);
+    expect(value("holdfast_purchases_refunded_tokens")).to.equal(Number(refunded));
+    const paid = purchasing()
+      .list()
+      .reduce((sum, p) => sum + BigInt(p.price), 0n);
+    expect(value("holdfast_purchases_paid_tokens")).to.equal(Number(paid));
+  });
+});
+
+describe("purchasing: the node follows the chain on its own timer", function () {
+  this.timeout(120_000);
+
+  it("sees slots filled and the request started without being asked", async function () {
+    const d = await bed.deploy();
+    const t = await startClientNode({
+      provider: ethers.provider,
+      ethPrivateKey: localWallet(1, ethers.provider).privateKey,
+      marketplaceAddress: await d.marketplace.getAddress(),
+      ethPollInterval: 50,
+    });
+    try {
+      const cid = await uploadBytes(t.url, datasetBytes(2, 7));
+      const { json } = await postJson(`${t.url}/storage/request/${cid}`, TERMS);
+      const purchase = json as unknown as PurchaseView;
+      await bed.fillAll(d, requestOf(purchase));
+      const deadline = Date.now() + 20_000;
+      let state = "";
+      while (Date.now() < deadline) {
+        ({ state } = (
+          await getJson<PurchaseView>(`${t.url}/storage/purchases/${purchase.id}`)
+        ).json);
+        if (state === "started") break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(state).to.equal("started");
+    } finally {
+      await t.stop();
+      await removeDir(t.dataDir);
+    }
   });
 });

@@ -137,6 +137,8 @@ export function purchasingRoutes(purchasing: Purchasing) {
     app.post<{ Params: { cid: string }; Body: unknown }>(
       "/storage/request/:cid",
       {
+        // The schema documents the body; parseTerms checks it, with messages naming the rule.
+        attachValidation: true,
         schema: {
           summary: "Request storage of a dataset on the marketplace",
           description:

@@ -13,6 +13,7 @@ import type { DataService } from "./dataset/service.js";
 import { HoldfastError } from "./errors.js";
 import type { NodeMetrics } from "./metrics/metrics.js";
 import type { NodeNetworking } from "./node.js";
+import { Sales } from "./sales/sales.js";
 import type { LevelStore } from "./store/database.js";
 
 /** Everything a role may use. */
@@ -37,6 +38,8 @@ export interface Role {
 export class MarketplaceRoles {
   readonly #roles: Role[] = [];
   #ownsProvider = true;
+  /** The host role; undefined unless --persistence. */
+  sales: Sales | undefined;
 
   private constructor(readonly context: RoleContext) {}
 
@@ -94,6 +97,15 @@ export class MarketplaceRoles {
         startBlock: 0,
       });
       roles.#ownsProvider = deps.provider === undefined;
+      try {
+        if (config.persistence) {
+          roles.sales = await Sales.start(roles.context);
+          roles.#roles.push(roles.sales);
+        }
+      } catch (error) {
+        for (const role of roles.#roles.reverse()) await role.stop();
+        throw error;
+      }
       deps.logger.info(
         { chainId: String(chainId), marketplace: client.address, account: client.account },
         "connected to the marketplace",

@@ -15,6 +15,7 @@ import { HoldfastError } from "./errors.js";
 import type { NodeMetrics } from "./metrics/metrics.js";
 import type { NodeNetworking } from "./node.js";
 import { Purchasing } from "./purchasing/purchasing.js";
+import { Sales } from "./sales/sales.js";
 import type { LevelStore } from "./store/database.js";
 
 /** Everything a role may use. */
@@ -41,6 +42,8 @@ export class MarketplaceRoles {
   #ownsProvider = true;
   /** The client role: present whenever the node has a chain connection. */
   purchasing: Purchasing | undefined;
+  /** The host role; undefined unless --persistence. */
+  sales: Sales | undefined;
 
   private constructor(readonly context: RoleContext) {}
 
@@ -112,8 +115,17 @@ export class MarketplaceRoles {
         startBlock,
       });
       roles.#ownsProvider = deps.provider === undefined;
-      roles.purchasing = await Purchasing.start(roles.context);
-      roles.#roles.push(roles.purchasing);
+      try {
+        roles.purchasing = await Purchasing.start(roles.context);
+        roles.#roles.push(roles.purchasing);
+        if (config.persistence) {
+          roles.sales = await Sales.start(roles.context);
+          roles.#roles.push(roles.sales);
+        }
+      } catch (error) {
+        for (const role of roles.#roles.reverse()) await role.stop();
+        throw error;
+      }
       deps.logger.info(
         { chainId: String(chainId), marketplace: client.address, account: client.account },
         "connected to the marketplace",

@@ -267,6 +267,11 @@ export class MarketplaceClient {
     return this.contract.canReserveSlot(requestId, slotIndex, host);
   }
 
+  /** When `host` enters the slot's reservation window (the expanding window of reservations). */
+  reservationEligibleAt(requestId: string, slotIndex: bigint, host: string): Promise<bigint> {
+    return this.contract.reservationEligibleAt(requestId, slotIndex, host);
+  }
+
   missingProofs(slotId: string): Promise<bigint> {
     return this.contract.missingProofs(slotId);
   }

@@ -14,6 +14,8 @@ import type { DataService } from "./dataset/service.js";
 import { HoldfastError } from "./errors.js";
 import type { NodeMetrics } from "./metrics/metrics.js";
 import type { NodeNetworking } from "./node.js";
+import { Purchasing } from "./purchasing/purchasing.js";
+import { Sales } from "./sales/sales.js";
 import type { LevelStore } from "./store/database.js";
 
 /** Everything a role may use. */
@@ -38,6 +40,10 @@ export interface Role {
 export class MarketplaceRoles {
   readonly #roles: Role[] = [];
   #ownsProvider = true;
+  /** The client role: present whenever the node has a chain connection. */
+  purchasing: Purchasing | undefined;
+  /** The host role; undefined unless --persistence. */
+  sales: Sales | undefined;
 
   private constructor(readonly context: RoleContext) {}
 
@@ -53,6 +59,7 @@ export class MarketplaceRoles {
     const provider =
       deps.provider ??
       connectProvider(config.ethProvider!, { pollingIntervalMs: config.ethPollInterval });
+    let roles: MarketplaceRoles | undefined;
     try {
       const signer = await loadSigner(
         {
@@ -100,7 +107,7 @@ export class MarketplaceRoles {
         maxLogRange: config.ethMaxLogRange,
       });
       const { provider: _injected, ...shared } = deps;
-      const roles = new MarketplaceRoles({
+      roles = new MarketplaceRoles({
         ...shared,
         config,
         client,
@@ -108,12 +115,25 @@ export class MarketplaceRoles {
         startBlock,
       });
       roles.#ownsProvider = deps.provider === undefined;
+      try {
+        roles.purchasing = await Purchasing.start(roles.context);
+        roles.#roles.push(roles.purchasing);
+        if (config.persistence) {
+          roles.sales = await Sales.start(roles.context);
+          roles.#roles.push(roles.sales);
+        }
+      } catch (error) {
+        for (const role of roles.#roles.reverse()) await role.stop();
+        throw error;
+      }
       deps.logger.info(
         { chainId: String(chainId), marketplace: client.address, account: client.account },
         "connected to the marketplace",
       );
       return roles;
     } catch (error) {
+      // Roles that started before the failure stop again (their timers would keep the process).
+      if (roles) for (const role of roles.#roles.reverse()) await role.stop();
       if (!deps.provider) provider.destroy();
       throw error;
     }

@@ -7,6 +7,7 @@
 import {
   AbiCoder,
   Contract,
+  type Interface,
   type Log,
   type Provider,
   type Signer,
@@ -19,6 +20,7 @@ import type { Groth16ProofArg } from "../proof/groth16-encoding.js";
 import { type Marketplace, Marketplace__factory, TestToken__factory } from "./contracts/index.js";
 import type { MarketplaceConfigStructOutput } from "./contracts/marketplace/Marketplace.js";
 import { type CursorStore, LogPoller } from "./log-poller.js";
+import { revertDataOf } from "./revert-reason.js";
 import { TransactionManager, type TransactionManagerOptions } from "./transaction-manager.js";
 
 /** The contract's Request, with plain bigint/string fields (as getRequest returns and ids hash). */
@@ -207,7 +209,8 @@ export class MarketplaceClient {
     try {
       return plainRequest(await this.contract.getRequest(requestId));
     } catch (error) {
-      if (isCustomError(error, "Marketplace_UnknownRequest")) return undefined;
+      if (isCustomError(error, "Marketplace_UnknownRequest", this.contract.interface))
+        return undefined;
       throw error;
     }
   }
@@ -262,6 +265,11 @@ export class MarketplaceClient {
 
   canReserveSlot(requestId: string, slotIndex: bigint, host: string): Promise<boolean> {
     return this.contract.canReserveSlot(requestId, slotIndex, host);
+  }
+
+  /** When `host` enters the slot's reservation window (the expanding window of reservations). */
+  reservationEligibleAt(requestId: string, slotIndex: bigint, host: string): Promise<bigint> {
+    return this.contract.reservationEligibleAt(requestId, slotIndex, host);
   }
 
   missingProofs(slotId: string): Promise<bigint> {
@@ -484,9 +492,20 @@ export class MarketplaceClient {
   }
 }
 
-function isCustomError(error: unknown, name: string): boolean {
+/**
+ * Whether a call failed with the custom error `name`. ethers decodes it into error.revert over
+ * JSON-RPC, but Hardhat's in-process provider throws its own error carrying only the revert data.
+ */
+function isCustomError(error: unknown, name: string, iface: Interface): boolean {
   const e = error as { revert?: { name?: string } };
-  return e?.revert?.name === name;
+  if (e?.revert?.name === name) return true;
+  const data = revertDataOf(error);
+  if (!data) return false;
+  try {
+    return iface.parseError(data)?.name === name;
+  } catch {
+    return false;
+  }
 }
 
 function plainAsk(ask: {

@@ -118,6 +118,9 @@ function parseOptions() {
 const ESCAPES = new RegExp(`${String.fromCharCode(27)}\\[\\d+m`, "g");
 /** Text without its color codes: what the terminal shows. */
 const visible = (text: string) => text.replace(ESCAPES, "");
+/** Periods are counted from the request's: period 0 is the one it was made in. */
+const periods = { base: 0n };
+const pn = (period: bigint) => `period ${period - periods.base}`;
 const short = (id: string) => `${id.slice(0, 10)}…`;
 const amount = (n: bigint) => n.toLocaleString("en-US");
 
@@ -131,7 +134,7 @@ function slotTable(devnet: Devnet, view: RequestView): string {
     rows.push([
       String(i),
       tenure ? devnet.nameOf(tenure.host) : last ? `(${devnet.nameOf(last.host)} removed)` : "-",
-      tenure ? `period ${tenure.filledAt / devnet.period}` : "-",
+      tenure ? pn(tenure.filledAt / devnet.period) : "-",
       tenure ? (tenure.repair ? "filled (repair)" : "filled") : last ? "repair" : "free",
       tenure ? String(tenure.missed) : "-",
     ]);
@@ -171,14 +174,14 @@ function describeEvent(
       const slot = slotOf(event.args.id);
       return slot === undefined
         ? undefined
-        : `chain: proof of slot ${slot} by ${who}, period ${event.timestamp / devnet.period}`;
+        : `chain: proof of slot ${slot} by ${who}, ${pn(event.timestamp / devnet.period)}`;
     }
     case "ProofMarkedMissing": {
       const slot = slotOf(event.args.slotId);
       return slot === undefined
         ? undefined
         : red(
-            `chain: ${who} marked slot ${slot}'s proof of period ${event.args.period} missing: the host is slashed`,
+            `chain: ${who} marked slot ${slot}'s proof of ${pn(event.args.period as bigint)} missing: the host is slashed`,
           );
     }
     case "SlotFreed":
@@ -253,7 +256,7 @@ async function main(): Promise<number> {
   const digest = createHash("sha256").update(file).digest("hex");
   const { id: cid } = await devnet.client.api.upload(file, { filename: "sample.bin" });
   say(`uploaded ${file.length} bytes as ${cid} (sha256 ${digest.slice(0, 16)}…)`);
-  const view = await requestStorage(devnet, cid, {
+  const { view, purchase } = await requestStorage(devnet, cid, {
     duration: options.duration,
     pricePerBytePerSecond: 1000n,
     collateralPerByte: 100_000n,
@@ -263,6 +266,7 @@ async function main(): Promise<number> {
     tolerance: options.tolerance,
   });
   shown.view = view;
+  periods.base = (await devnet.chain.now()) / devnet.period;
   const ask = view.request.ask;
   say(
     `request ${short(view.requestId)}: ${ask.slots} slots of ${ask.slotSize} bytes, ${ask.duration} s, proof every period, lose up to ${ask.maxSlotLoss}`,
@@ -286,7 +290,7 @@ async function main(): Promise<number> {
       clearInterval(ticker);
     }
   })();
-  say(`started in period ${startedEvent.timestamp / devnet.period}`);
+  say(`started in ${pn(startedEvent.timestamp / devnet.period)}`);
   console.log(slotTable(devnet, view));
 
   heading("5. Proofs, period by period (chain time skips ahead once a period's proofs are in)");
@@ -298,8 +302,7 @@ async function main(): Promise<number> {
     const now = await devnet.chain.now();
     if (now >= end) break;
     const report = await runPeriod(view, (host) => !stopped.has(host.toLowerCase()), {
-      onWait: (pending) =>
-        status(`period ${now / devnet.period}: waiting for ${pending.join(", ")}`),
+      onWait: (pending) => status(`${pn(now / devnet.period)}: waiting for ${pending.join(", ")}`),
       waitForRepairs: true,
     });
     const cells = report.slots.map((s) => {
@@ -308,7 +311,7 @@ async function main(): Promise<number> {
     });
     if (cells.length > 0) {
       proofPeriods++;
-      say(bold(`period ${report.period}: `) + cells.join(" | "));
+      say(bold(`${pn(report.period)}: `) + cells.join(" | "));
     }
     if (proofPeriods === 2 && !victim) {
       const holder = view.holders()[0]!;
@@ -319,11 +322,12 @@ async function main(): Promise<number> {
       say(red(`${victim.name} killed (SIGKILL); the validator will mark its missed proofs`));
     }
   }
-  say(`the request's end (period ${end / devnet.period}) is reached`);
+  say(`the request's end (${pn(end / devnet.period)}) is reached`);
   console.log(slotTable(devnet, view));
 
   heading("7. The request finishes; everyone collects");
-  const paid = view.holders().filter(Boolean).length;
+  // Hosts that still hold a slot collect; a stopped one cannot (without a validator it is never removed).
+  const paid = view.holders().filter((t) => t && !stopped.has(t.host.toLowerCase())).length;
   const collecting = setInterval(() => {
     const slotsPaid = view.events("SlotPaid").length;
     const withdrawn = view.events("FundsWithdrawn").length;
@@ -342,15 +346,13 @@ async function main(): Promise<number> {
     clearInterval(collecting);
   }
   say(`request state: ${await devnet.market.requestState(view.requestId)}`);
-  const rows = [["actor", "tokens before", "tokens after", "change"]];
+  const rows = [["actor", "token change over the request"]];
   for (const node of actors) {
     const before = balancesBefore.get(node.name)!;
     const after = await devnet.tokenBalance(node.account!.address);
     const change = after - before;
     rows.push([
       node.name + (node === victim ? " (killed)" : ""),
-      amount(before),
-      amount(after),
       (change > 0n ? green : change < 0n ? red : (s: string) => s)(
         `${change > 0n ? "+" : ""}${amount(change)}`,
       ),
@@ -366,7 +368,10 @@ async function main(): Promise<number> {
   await devnet.client.stop();
   say("the client node is stopped: only the hosts hold the data");
   const reader = await devnet.addNode("reader", "reader");
-  const stream = await reader.api.download(cid, { network: true });
+  // The hosts store the verifiable dataset the client made of the upload (the request's content).
+  const stored = String(purchase.manifestCid ?? cid);
+  say(`a new node (no chain account) fetches ${stored} from the network`);
+  const stream = await reader.api.download(stored, { network: true });
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   const downloaded = Buffer.concat(chunks);

@@ -44,6 +44,7 @@ export const DEFAULT_TOKENS = 10n ** 24n;
 export class Devnet {
   readonly nodes: DevnetNode[] = [];
   #nextAccount = 1;
+  #funding: Promise<unknown> = Promise.resolve();
   #stopped = false;
 
   private constructor(
@@ -134,18 +135,23 @@ export class Devnet {
   }
 
   /** The next unused Hardhat account, funded with tokens (except for a validator's). */
-  async newAccount(withTokens: boolean): Promise<DevAccount> {
+  newAccount(withTokens: boolean): Promise<DevAccount> {
     if (this.#nextAccount >= DEV_ACCOUNT_COUNT) throw new Error("the devnet ran out of accounts");
     const account = devAccount(this.#nextAccount++);
-    if (withTokens) {
-      await fund(
-        this.chain,
-        this.deployment,
-        [account.address],
-        this.options.tokens ?? DEFAULT_TOKENS,
-      );
-    }
-    return account;
+    // One mint at a time: the deployer's transactions must go out in nonce order.
+    const funded = this.#funding.then(async () => {
+      if (withTokens) {
+        await fund(
+          this.chain,
+          this.deployment,
+          [account.address],
+          this.options.tokens ?? DEFAULT_TOKENS,
+        );
+      }
+      return account;
+    });
+    this.#funding = funded.catch(() => account);
+    return funded;
   }
 
   /** The node whose account is `address` (case-insensitive). */
@@ -163,10 +169,14 @@ export class Devnet {
     return this.market.tokenBalance(address);
   }
 
-  /** Creates and starts a node (joining through the client, when there is one). */
+  /**
+   * Creates and starts a node, joining through the client (or, when it is not running, through the
+   * nodes that are).
+   */
   async addNode(name: string, role: NodeRole): Promise<DevnetNode> {
     const account = role === "reader" ? undefined : await this.newAccount(role !== "validator");
-    const first = this.nodes.find((n) => n.options.role === "client");
+    const client = this.nodes.find((n) => n.options.role === "client" && n.running);
+    const peers = client ? [client] : this.nodes.filter((n) => n.running);
     const node = await DevnetNode.create({
       name,
       role,
@@ -175,7 +185,7 @@ export class Devnet {
         ? { chain: { url: this.chain.url, marketplace: this.deployment.marketplace, account } }
         : {}),
       circuitDir: this.circuitDir,
-      bootstrap: first?.address ? [first.address] : [],
+      bootstrap: peers.map((n) => n.address).filter((a) => a !== ""),
     });
     this.nodes.push(node);
     await node.start();

@@ -64,6 +64,14 @@ export class RequestView {
     return new RequestView(devnet, requestId, request);
   }
 
+  #end: bigint | undefined;
+
+  /** When the request ends (its storage duration after it started). */
+  async endsAt(): Promise<bigint> {
+    this.#end ??= await this.devnet.market.requestEnd(this.requestId);
+    return this.#end;
+  }
+
   get slots(): number {
     return Number(this.request.ask.slots);
   }
@@ -182,11 +190,10 @@ export class RequestView {
 }
 
 export interface SlotPeriod {
+  requestId: string;
   slotIndex: number;
   host: string;
-  outcome: "proved" | "missed" | "not due";
-  /** The validator's mark of the miss, when it came. */
-  marked?: boolean;
+  outcome: "proved" | "missed";
 }
 
 export interface PeriodReport {
@@ -198,10 +205,11 @@ export interface PeriodReport {
  * Lets the current period run until every slot filled before it, whose host runs, has proved, and
  * every proof missed in the previous period has been marked (or the time to mark it is over); or
  * until the period's end. Then moves the clock to the next period and reports what happened in this
- * one. `running(host)` says whether a host's process runs (a stopped one cannot prove).
+ * one. `running(host)` says whether a host's process runs (a stopped one cannot prove). Requests
+ * that have ended, failed or been cancelled are left out.
  */
 export async function runPeriod(
-  view: RequestView,
+  requests: RequestView | readonly RequestView[],
   running: (host: string) => boolean,
   options: {
     onWait?: (pending: string[]) => void;
@@ -210,53 +218,70 @@ export async function runPeriod(
     waitForRepairs?: boolean;
   } = {},
 ): Promise<PeriodReport> {
-  const { chain, period: length } = view.devnet;
-  const timeout = BigInt(view.devnet.timings.timeout);
-  const period = (await chain.now()) / length;
+  const views = Array.isArray(requests) ? requests : [requests as RequestView];
+  if (views.length === 0) throw new Error("runPeriod needs a request");
+  const devnet = views[0]!.devnet;
+  const chain = devnet.chain;
+  const length: bigint = devnet.period;
+  const timeout = BigInt(devnet.timings.timeout);
+  const period: bigint = (await chain.now()) / length;
+  const periodStart = period * length;
+  const active: RequestView[] = [];
+  for (const view of views) {
+    const over = view.events("RequestFailed").length + view.events("RequestCancelled").length > 0;
+    if (!over && (await view.endsAt()) > periodStart) active.push(view);
+  }
   const deadline = Date.now() + (options.maxWaitMs ?? 3 * Number(length) * 1000);
   for (;;) {
-    await view.devnet.observer.poll();
+    await devnet.observer.poll();
     const now = await chain.now();
     if (now / length !== period || Date.now() > deadline) break;
     const pending: string[] = [];
-    for (const holder of view.holders()) {
-      if (!holder || holder.filledAt / length >= period) continue;
-      const name = view.devnet.nameOf(holder.host);
-      if (running(holder.host) && view.proofsIn(holder.slotId, period).length === 0) {
-        pending.push(`proof of slot ${holder.slotIndex} (${name})`);
-      }
-      const previous = period - 1n;
-      const missedPrevious =
-        holder.filledAt / length < previous && view.proofsIn(holder.slotId, previous).length === 0;
-      const markWindowOpen = now < (previous + 1n) * length + timeout;
-      if (missedPrevious && markWindowOpen && !view.markOf(holder.slotId, previous)) {
-        pending.push(`validator's mark of slot ${holder.slotIndex}`);
-      }
-    }
-    if (options.waitForRepairs) {
-      const holders = view.holders();
-      for (const tenure of view.tenures()) {
-        if (!holders[tenure.slotIndex] && !pending.includes(`repair of slot ${tenure.slotIndex}`)) {
-          pending.push(`repair of slot ${tenure.slotIndex}`);
+    for (const view of active) {
+      const label = views.length > 1 ? `${view.requestId.slice(0, 8)}/` : "";
+      for (const holder of view.holders()) {
+        if (!holder || holder.filledAt / length >= period) continue;
+        const name = devnet.nameOf(holder.host);
+        if (running(holder.host) && view.proofsIn(holder.slotId, period).length === 0) {
+          pending.push(`proof of slot ${label}${holder.slotIndex} (${name})`);
         }
+        const previous = period - 1n;
+        const missedPrevious =
+          holder.filledAt / length < previous &&
+          view.proofsIn(holder.slotId, previous).length === 0;
+        const markWindowOpen = now < (previous + 1n) * length + timeout;
+        if (missedPrevious && markWindowOpen && !view.markOf(holder.slotId, previous)) {
+          pending.push(`validator's mark of slot ${label}${holder.slotIndex}`);
+        }
+      }
+      if (options.waitForRepairs) {
+        const holders = view.holders();
+        const waiting = new Set<number>();
+        for (const tenure of view.tenures()) {
+          if (!holders[tenure.slotIndex]) waiting.add(tenure.slotIndex);
+        }
+        for (const index of waiting) pending.push(`repair of slot ${label}${index}`);
       }
     }
     if (pending.length === 0) break;
     options.onWait?.(pending);
     await sleep(500);
   }
-  await view.devnet.observer.poll();
+  await devnet.observer.poll();
   const report: PeriodReport = { period, slots: [] };
-  for (const tenure of view.tenures()) {
-    const filledBefore = tenure.filledAt / length < period;
-    const heldThrough = tenure.freedAt === undefined || tenure.freedAt / length > period;
-    if (!filledBefore || !heldThrough) continue;
-    const proved = view.proofsIn(tenure.slotId, period).length > 0;
-    report.slots.push({
-      slotIndex: tenure.slotIndex,
-      host: tenure.host,
-      outcome: proved ? "proved" : "missed",
-    });
+  for (const view of active) {
+    for (const tenure of view.tenures()) {
+      const filledBefore = tenure.filledAt / length < period;
+      const heldThrough = tenure.freedAt === undefined || tenure.freedAt / length > period;
+      if (!filledBefore || !heldThrough) continue;
+      const proved = view.proofsIn(tenure.slotId, period).length > 0;
+      report.slots.push({
+        requestId: view.requestId,
+        slotIndex: tenure.slotIndex,
+        host: tenure.host,
+        outcome: proved ? "proved" : "missed",
+      });
+    }
   }
   if ((await chain.now()) / length === period) await chain.toNextPeriod(length);
   return report;
@@ -270,13 +295,17 @@ export async function offerStorage(
   await Promise.all(hosts.map((host) => host.api.createAvailability(availability)));
 }
 
-/** Asks the client to store `cid`; returns the request's id once the request is on chain. */
+/**
+ * Asks the client to store `cid`; returns the request once it is on chain, and the client's answer
+ * (the purchase: manifestCid is the verifiable dataset the hosts store).
+ */
 export async function requestStorage(
   devnet: Devnet,
   cid: string,
   params: StorageRequestParams,
-): Promise<RequestView> {
-  const answer = await devnet.client.api.requestStorage(cid, params);
+  client: DevnetNode = devnet.client,
+): Promise<{ view: RequestView; purchase: JsonObject }> {
+  const answer = await client.api.requestStorage(cid, params);
   const requestId = requestIdFrom(answer);
   await devnet.observer.waitFor(
     "StorageRequested",
@@ -284,5 +313,5 @@ export async function requestStorage(
     60_000,
     `the request ${requestId} on chain`,
   );
-  return RequestView.of(devnet, requestId);
+  return { view: await RequestView.of(devnet, requestId), purchase: answer };
 }

@@ -14,6 +14,7 @@ import { HoldfastError } from "./errors.js";
 import type { NodeMetrics } from "./metrics/metrics.js";
 import type { NodeNetworking } from "./node.js";
 import type { LevelStore } from "./store/database.js";
+import { Validator } from "./validator/validator.js";
 
 /** Everything a role may use. */
 export interface RoleContext {
@@ -37,6 +38,8 @@ export interface Role {
 export class MarketplaceRoles {
   readonly #roles: Role[] = [];
   #ownsProvider = true;
+  /** The validator role, when --validator. */
+  validator: Validator | undefined;
 
   private constructor(readonly context: RoleContext) {}
 
@@ -98,11 +101,22 @@ export class MarketplaceRoles {
         { chainId: String(chainId), marketplace: client.address, account: client.account },
         "connected to the marketplace",
       );
+      try {
+        if (config.validator) roles.validator = roles.#add(await Validator.start(roles.context));
+      } catch (error) {
+        for (const role of roles.#roles.reverse()) await role.stop();
+        throw error;
+      }
       return roles;
     } catch (error) {
       if (!deps.provider) provider.destroy();
       throw error;
     }
+  }
+
+  #add<R extends Role>(role: R): R {
+    this.#roles.push(role);
+    return role;
   }
 
   get client(): MarketplaceClient {

@@ -12,6 +12,7 @@ import { errorBody, handleError } from "./errors.js";
 import { dataRoutes, protectRoutes } from "./routes/data.js";
 import { type NetworkApi, networkRoutes } from "./routes/network.js";
 import { type NodeInfo, nodeRoutes } from "./routes/node.js";
+import { validatorRoutes } from "./routes/validator.js";
 
 export const API_PREFIX = "/api/v1";
 
@@ -44,7 +45,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
         description:
           "Store, protect and retrieve data on a Holdfast node. Errors are JSON: { error: { code, message } }.",
       },
-      tags: [{ name: "data" }, { name: "node" }, { name: "network" }],
+      tags: [{ name: "data" }, { name: "node" }, { name: "network" }, { name: "validator" }],
     },
   });
   app.setErrorHandler(handleError);
@@ -70,6 +71,9 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   await app.register(nodeRoutes(options.service, options.info), { prefix: API_PREFIX });
   if (options.network) {
     await app.register(networkRoutes(options.network), { prefix: API_PREFIX });
+  }
+  if (options.marketplace?.validator) {
+    await app.register(validatorRoutes(options.marketplace.validator), { prefix: API_PREFIX });
   }
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -104,6 +104,24 @@ describe("validator role", function () {
     expect(metrics).to.match(/^holdfast_validator_checks_total\{outcome="proven"\} 3$/m);
   });
 
+  it("runs on its own timer: follows new slots and marks without being driven", async function () {
+    const connection = await network.create();
+    const chain = await validatorChain(connection);
+    const { ethers } = chain;
+    await start(ethers.provider, chain.address, { config: { ethPollInterval: 50 } });
+    const { slotIds } = await chain.filledRequest(2);
+    await chain.endPeriod();
+    const period = await chain.endPeriod();
+    await chain.mineToRequiredPointers(slotIds, period);
+    const deadline = Date.now() + 20_000;
+    while ((await chain.marks()).length < 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const marks = await chain.marks();
+    expect(marks.map((m) => m.slotId)).to.have.members(slotIds);
+    expect(marks.every((m) => m.period === period)).to.equal(true);
+  });
+
   it("re-checks a slot whose pointer is in downtime and marks it once the pointer leaves it", async function () {
     const connection = await network.create();
     const chain = await validatorChain(connection);

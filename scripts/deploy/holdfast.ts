@@ -79,8 +79,11 @@ export interface HoldfastDeployment {
 /** The marketplace refuses to be deployed at block 256 or lower (its pointer reads 256 back). */
 const MIN_DEPLOY_BLOCK = 257;
 
+/** A connection to any chain type: only its provider and network type are used. */
+type AnyConnection = Pick<NetworkConnection<string>, "provider" | "networkConfig">;
+
 export async function deployHoldfast(
-  connection: NetworkConnection,
+  connection: AnyConnection,
   options: DeployHoldfastOptions,
 ): Promise<HoldfastDeployment> {
   const provider = connection.provider;
@@ -208,7 +211,7 @@ export async function deployHoldfast(
  * Mines up to block 256 on a fresh development chain so the marketplace can be deployed (a real
  * chain is far past it); a chain that cannot mine on request gets a clear error instead.
  */
-async function ensureHashWindow(connection: NetworkConnection, log?: (line: string) => void) {
+async function ensureHashWindow(connection: AnyConnection, log?: (line: string) => void) {
   const latest = Number(
     BigInt((await connection.provider.request({ method: "eth_blockNumber" })) as string),
   );

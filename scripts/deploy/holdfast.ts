@@ -150,6 +150,7 @@ export async function deployHoldfast(
       : (options.deploymentsDir ?? undefined);
   const dir = root === undefined ? undefined : deploymentDir(chainId, root);
   if (dir !== undefined && options.reset) await rm(dir, { recursive: true, force: true });
+  if (root !== undefined) await refuseStaleRecord(connection, chainId, root);
 
   const confirmedIn = new Map<string, string>();
   const log = options.log;
@@ -205,6 +206,31 @@ export async function deployHoldfast(
   };
   if (dir !== undefined) deployment.deploymentDir = path.resolve(dir);
   return deployment;
+}
+
+/**
+ * Ignition would take a complete record at face value and deploy nothing; when the chain does not
+ * have the recorded marketplace (a restarted local node has the same chain id and none of the
+ * contracts), stop instead of returning addresses with no code behind them.
+ */
+async function refuseStaleRecord(connection: AnyConnection, chainId: bigint, root: string) {
+  let recorded;
+  try {
+    recorded = await readDeployment(chainId, { dir: root });
+  } catch {
+    return; // an incomplete record is a deployment Ignition resumes
+  }
+  if (recorded === undefined) return;
+  const code = (await connection.provider.request({
+    method: "eth_getCode",
+    params: [recorded.marketplace, "latest"],
+  })) as string;
+  if (code === "0x") {
+    throw new Error(
+      `${deploymentDir(chainId, root)} records a marketplace at ${recorded.marketplace}, which ` +
+        "this chain does not have (a restarted local node?): deploy with reset to start over",
+    );
+  }
 }
 
 /**

@@ -76,6 +76,28 @@ describe("scripts/deploy/holdfast: deployHoldfast", function () {
     expect(reset.deployBlock).to.be.greaterThan(first.deployBlock);
   });
 
+  it("refuses a record of another chain with the same id (a restarted node) unless reset", async function () {
+    const options: DeployHoldfastOptions = {
+      parameters: "local",
+      verificationKey: fixture.setup.vkeyJson,
+      zkeyHash: fixture.setup.zkeyHash,
+      deploymentsDir: path.join(dir, "restarted"),
+    };
+    await deployHoldfast(await network.create(), options);
+    const restarted = await network.create();
+    let error: unknown;
+    try {
+      await deployHoldfast(restarted, options);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(Error);
+    expect((error as Error).message).to.match(/this chain does not have.*reset/);
+    const fresh = await deployHoldfast(restarted, { ...options, reset: true });
+    expect(await restarted.ethers.provider.getCode(fresh.marketplace)).to.not.equal("0x");
+    expect(fresh.deployBlock).to.be.greaterThan(256);
+  });
+
   it("requires an existing token where the parameters have no test token", async function () {
     const error = await deployError({
       parameters: "taiko",

@@ -5,12 +5,13 @@
  * deploy/parameters/taikoHoodi.json and the dev circuit's real verification key, the record goes to
  * a temporary folder, and one request runs its whole life over JSON-RPC with real Groth16 proofs.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { hexlify } from "ethers";
+import { Wallet, hexlify } from "ethers";
 import { network } from "hardhat";
 import { readDeployment } from "../../node/src/chain/deployment.js";
 import type { TestToken } from "../../node/src/chain/contracts/index.js";
@@ -29,6 +30,7 @@ import {
   buildInstance,
 } from "../../scripts/circuits/instances.js";
 import { releaseSnarkjsWorkers } from "../../scripts/circuits/snarkjs-runtime.js";
+import { deploymentProblems } from "../../scripts/deploy/check.js";
 import { type HoldfastDeployment, deployHoldfast } from "../../scripts/deploy/holdfast.js";
 import { readNetworkParameters } from "../../scripts/deploy/networks.js";
 import { findForbiddenOpcodes } from "../../scripts/lib/evm-opcodes.js";
@@ -54,6 +56,10 @@ import {
 import { byteSamples } from "../helpers/field-samples.js";
 
 const TAIKO_HOODI_CHAIN_ID = 167013n;
+const require = createRequire(import.meta.url);
+
+/** Hardhat's simulated networks derive their accounts from this mnemonic (EDR's default). */
+const DEV_MNEMONIC = "test test test test test test test test test test test junk";
 
 /** A `hardhat node` child process and the URL it serves. */
 interface NodeProcess {
@@ -185,6 +191,85 @@ describe("deployment to a Taiko Hoodi node (separate process, Shanghai rules)", 
     expect(onChain.proofs.downtime).to.equal(BigInt(parameters.proofs.downtime));
     expect(onChain.proofs.minBlockTimeMs).to.equal(BigInt(parameters.proofs.minBlockTimeMs));
     expect(onChain.proofs.zkeyHash).to.equal(artifacts.zkeyHash);
+  });
+
+  it("matches the chain and the taikoHoodi parameters (the record check), and a wrong record does not", async function () {
+    const provider = connection.ethers.provider;
+    const recorded = (await readDeployment(TAIKO_HOODI_CHAIN_ID, { dir: deploymentsDir! }))!;
+    const parameters = (await readNetworkParameters("taikoHoodi")).marketplace;
+    expect(
+      await deploymentProblems(provider, recorded, { parameters, zkeyHash: artifacts.zkeyHash }),
+    ).to.deep.equal([]);
+    const swapped = { ...recorded, token: recorded.verifier };
+    expect(await deploymentProblems(provider, swapped)).to.deep.equal([
+      `marketplace pays in ${recorded.token}, the record says ${recorded.verifier}`,
+    ]);
+    const otherPeriod = { ...parameters, proofs: { ...parameters.proofs, period: 60 } };
+    expect(await deploymentProblems(provider, recorded, { parameters: otherPeriod })).to.deep.equal(
+      [`proofs.period is ${parameters.proofs.period}, expected 60`],
+    );
+  });
+
+  it("npm run deploy deploys and checks with the taikoHoodi network's key from the environment", async function () {
+    const dir = await mkdtemp(path.join(deploymentsDir!, "cli-"));
+    const artifactsFile = path.join(dir, "artifacts.json");
+    await writeFile(artifactsFile, JSON.stringify(artifacts));
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [require.resolve("tsx/cli"), "scripts/deploy/cli.ts", ...args], {
+        cwd: repoRoot,
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          HARDHAT_DISABLE_TELEMETRY_PROMPT: "true",
+          // The taikoHoodi network's configuration variables, as an operator would set them.
+          TAIKO_HOODI_RPC_URL: node!.url,
+          TAIKO_HOODI_PRIVATE_KEY: Wallet.fromPhrase(DEV_MNEMONIC).privateKey,
+          TAIKO_PRIVATE_KEY: Wallet.fromPhrase(DEV_MNEMONIC).privateKey,
+        },
+      });
+    const common = ["--network", "taikoHoodi", "--artifacts", artifactsFile];
+    const deployed = run([...common, "--deployments-dir", dir]);
+    expect(deployed.status, deployed.stderr).to.equal(0);
+    const result = JSON.parse(deployed.stdout) as Record<string, unknown>;
+    const recorded = (await readDeployment(TAIKO_HOODI_CHAIN_ID, { dir }))!;
+    expect(result).to.deep.equal({
+      chainId: TAIKO_HOODI_CHAIN_ID.toString(),
+      token: recorded.token,
+      verifier: recorded.verifier,
+      marketplace: recorded.marketplace,
+      deployBlock: recorded.deployBlock,
+      deploymentDir: path.join(dir, `chain-${TAIKO_HOODI_CHAIN_ID}`),
+    });
+    expect(recorded.marketplace).to.not.equal(deployment.marketplace);
+    expect(deployed.stderr).to.match(/confirmed Marketplace#Marketplace/);
+
+    const checked = run(["check", ...common, "--deployments-dir", dir]);
+    expect(checked.status, checked.stderr).to.equal(0);
+    expect(checked.stderr).to.match(/matches the chain and taikoHoodi's parameters/);
+
+    const wrongHash = run([
+      "check",
+      "--network",
+      "taikoHoodi",
+      "--zkey-hash",
+      "00",
+      "--deployments-dir",
+      dir,
+    ]);
+    expect(wrongHash.status).to.equal(1);
+    expect(wrongHash.stderr).to.match(/zkeyHash is [0-9a-f]{64}, expected 00/);
+
+    // The network named must be the chain the RPC serves: Alethia's parameters never reach Hoodi.
+    const wrongChain = run([
+      "--network",
+      "taiko",
+      "--artifacts",
+      artifactsFile,
+      "--rpc-url",
+      node!.url,
+    ]);
+    expect(wrongChain.status).to.equal(1);
+    expect(wrongChain.stderr).to.match(/taiko is chain 167000, but the RPC serves chain 167013/);
   });
 
   it("deploys no bytecode with an opcode Taiko lacks (TSTORE, TLOAD, MCOPY, BLOBHASH, BLOBBASEFEE)", async function () {

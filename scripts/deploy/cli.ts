@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 import { readDeployment } from "../../node/src/chain/deployment.js";
 import type { CircuitArtifacts } from "../circuits/instances.js";
 import { stderrLog } from "../lib/log.js";
+import { averageBlockTimeMs } from "./block-time.js";
 import { deploymentProblems } from "./check.js";
 import { deployHoldfast } from "./holdfast.js";
 import { NETWORKS, NETWORK_NAMES, isNetworkName, readNetworkParameters } from "./networks.js";
@@ -119,6 +120,22 @@ async function main(argv: string[]): Promise<unknown> {
       throw new Error(
         `the setup is needed: --artifacts, or --verification-key and --zkey-hash\n${usage}`,
       );
+    }
+    if (name !== "local") {
+      // Hardhat's local chain mines on demand (and in bursts when asked): its average means nothing.
+      const { minBlockTimeMs } = (await readNetworkParameters(name)).marketplace.proofs;
+      const observed = await averageBlockTimeMs(connection.provider);
+      if (observed !== undefined) {
+        log(
+          `last ${observed.blocks} blocks came every ${observed.averageMs.toFixed(0)} ms on average`,
+        );
+        if (observed.averageMs < minBlockTimeMs) {
+          throw new Error(
+            `${name} produced blocks every ${observed.averageMs.toFixed(0)} ms on average, faster ` +
+              `than the parameters' minBlockTimeMs ${minBlockTimeMs}: revise deploy/parameters/${name}.json`,
+          );
+        }
+      }
     }
     log(`deploying to ${name} (chain ${chainId})`);
     const deployment = await deployHoldfast(connection, {

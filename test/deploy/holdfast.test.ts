@@ -4,6 +4,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
 import { releaseSnarkjsWorkers } from "../../scripts/circuits/snarkjs-runtime.js";
+import { averageBlockTimeMs } from "../../scripts/deploy/block-time.js";
 import { type DeployHoldfastOptions, deployHoldfast } from "../../scripts/deploy/holdfast.js";
 import { DeployParametersError } from "../../scripts/deploy/networks.js";
 import { type ThreePublicSetup, threePublicSetup } from "../helpers/three-public-fixture.js";
@@ -120,5 +121,17 @@ describe("scripts/deploy/holdfast: deployHoldfast", function () {
     const noHash = await deployError({ ...base, zkeyHash: "" });
     expect(noHash).to.be.instanceOf(DeployParametersError);
     expect((noHash as DeployParametersError).field).to.equal("zkeyHash");
+  });
+
+  it("measures a chain's average block time over its recent blocks", async function () {
+    const { provider, networkHelpers } = await network.create();
+    expect(await averageBlockTimeMs(provider)).to.equal(undefined);
+    await networkHelpers.mine(100, { interval: 3 });
+    expect(await averageBlockTimeMs(provider, 50)).to.deep.equal({ averageMs: 3000, blocks: 50 });
+    await networkHelpers.mine(300, { interval: 0 });
+    // A burst: 256 blocks in (at most) a second or two of the simulated clock.
+    const burst = (await averageBlockTimeMs(provider))!;
+    expect(burst.blocks).to.equal(256);
+    expect(burst.averageMs).to.be.below(10);
   });
 });

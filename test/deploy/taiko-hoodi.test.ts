@@ -78,7 +78,10 @@ async function startNode(): Promise<NodeProcess> {
   });
   let output = "";
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node did not start:\n${output}`)), 120_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL"); // never leave a node behind that the test cannot stop
+      reject(new Error(`node did not start:\n${output}`));
+    }, 120_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /JSON-RPC server at (http:\/\/127\.0\.0\.1:\d+)\//.exec(output);

@@ -17,6 +17,7 @@ import type { NodeNetworking } from "./node.js";
 import { Purchasing } from "./purchasing/purchasing.js";
 import { Sales } from "./sales/sales.js";
 import type { LevelStore } from "./store/database.js";
+import { Validator } from "./validator/validator.js";
 
 /** Everything a role may use. */
 export interface RoleContext {
@@ -44,6 +45,8 @@ export class MarketplaceRoles {
   purchasing: Purchasing | undefined;
   /** The host role; undefined unless --persistence. */
   sales: Sales | undefined;
+  /** The validator role, when --validator. */
+  validator: Validator | undefined;
 
   private constructor(readonly context: RoleContext) {}
 
@@ -115,17 +118,9 @@ export class MarketplaceRoles {
         startBlock,
       });
       roles.#ownsProvider = deps.provider === undefined;
-      try {
-        roles.purchasing = await Purchasing.start(roles.context);
-        roles.#roles.push(roles.purchasing);
-        if (config.persistence) {
-          roles.sales = await Sales.start(roles.context);
-          roles.#roles.push(roles.sales);
-        }
-      } catch (error) {
-        for (const role of roles.#roles.reverse()) await role.stop();
-        throw error;
-      }
+      roles.purchasing = roles.#add(await Purchasing.start(roles.context));
+      if (config.persistence) roles.sales = roles.#add(await Sales.start(roles.context));
+      if (config.validator) roles.validator = roles.#add(await Validator.start(roles.context));
       deps.logger.info(
         { chainId: String(chainId), marketplace: client.address, account: client.account },
         "connected to the marketplace",
@@ -137,6 +132,11 @@ export class MarketplaceRoles {
       if (!deps.provider) provider.destroy();
       throw error;
     }
+  }
+
+  #add<R extends Role>(role: R): R {
+    this.#roles.push(role);
+    return role;
   }
 
   get client(): MarketplaceClient {

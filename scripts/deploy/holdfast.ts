@@ -79,8 +79,11 @@ export interface HoldfastDeployment {
 /** The marketplace refuses to be deployed at block 256 or lower (its pointer reads 256 back). */
 const MIN_DEPLOY_BLOCK = 257;
 
+/** A connection to any chain type: only its provider and network type are used. */
+type AnyConnection = Pick<NetworkConnection<string>, "provider" | "networkConfig">;
+
 export async function deployHoldfast(
-  connection: NetworkConnection,
+  connection: AnyConnection,
   options: DeployHoldfastOptions,
 ): Promise<HoldfastDeployment> {
   const provider = connection.provider;
@@ -147,6 +150,7 @@ export async function deployHoldfast(
       : (options.deploymentsDir ?? undefined);
   const dir = root === undefined ? undefined : deploymentDir(chainId, root);
   if (dir !== undefined && options.reset) await rm(dir, { recursive: true, force: true });
+  if (root !== undefined) await refuseStaleRecord(connection, chainId, root);
 
   const confirmedIn = new Map<string, string>();
   const log = options.log;
@@ -205,10 +209,35 @@ export async function deployHoldfast(
 }
 
 /**
+ * Ignition would take a complete record at face value and deploy nothing; when the chain does not
+ * have the recorded marketplace (a restarted local node has the same chain id and none of the
+ * contracts), stop instead of returning addresses with no code behind them.
+ */
+async function refuseStaleRecord(connection: AnyConnection, chainId: bigint, root: string) {
+  let recorded;
+  try {
+    recorded = await readDeployment(chainId, { dir: root });
+  } catch {
+    return; // an incomplete record is a deployment Ignition resumes
+  }
+  if (recorded === undefined) return;
+  const code = (await connection.provider.request({
+    method: "eth_getCode",
+    params: [recorded.marketplace, "latest"],
+  })) as string;
+  if (code === "0x") {
+    throw new Error(
+      `${deploymentDir(chainId, root)} records a marketplace at ${recorded.marketplace}, which ` +
+        "this chain does not have (a restarted local node?): deploy with reset to start over",
+    );
+  }
+}
+
+/**
  * Mines up to block 256 on a fresh development chain so the marketplace can be deployed (a real
  * chain is far past it); a chain that cannot mine on request gets a clear error instead.
  */
-async function ensureHashWindow(connection: NetworkConnection, log?: (line: string) => void) {
+async function ensureHashWindow(connection: AnyConnection, log?: (line: string) => void) {
   const latest = Number(
     BigInt((await connection.provider.request({ method: "eth_blockNumber" })) as string),
   );

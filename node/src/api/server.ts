@@ -15,6 +15,7 @@ import { type NetworkApi, networkRoutes } from "./routes/network.js";
 import { type NodeInfo, nodeRoutes } from "./routes/node.js";
 import { purchasingRoutes } from "./routes/purchasing.js";
 import { salesRoutes } from "./routes/sales.js";
+import { validatorRoutes } from "./routes/validator.js";
 
 export const API_PREFIX = "/api/v1";
 
@@ -53,6 +54,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
         { name: "network" },
         { name: "marketplace" },
         { name: "sales" },
+        { name: "validator" },
       ],
     },
   });
@@ -88,6 +90,9 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   }
   if (options.marketplace?.sales) {
     await app.register(salesRoutes(options.marketplace.sales), { prefix: API_PREFIX });
+  }
+  if (options.marketplace?.validator) {
+    await app.register(validatorRoutes(options.marketplace.validator), { prefix: API_PREFIX });
   }
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -72,6 +72,14 @@ export class RequestView {
     return this.#end;
   }
 
+  #expiry: bigint | undefined;
+
+  /** When the request is cancelled unless every slot was filled. */
+  async expiresAt(): Promise<bigint> {
+    this.#expiry ??= await this.devnet.market.requestExpiry(this.requestId);
+    return this.#expiry;
+  }
+
   get slots(): number {
     return Number(this.request.ask.slots);
   }
@@ -216,6 +224,8 @@ export async function runPeriod(
     maxWaitMs?: number;
     /** Also wait (within the period) for a host to fill each slot in repair. */
     waitForRepairs?: boolean;
+    /** Also wait (within the period) for the slots of requests that have not started yet. */
+    waitForFills?: boolean;
   } = {},
 ): Promise<PeriodReport> {
   const views = Array.isArray(requests) ? requests : [requests as RequestView];
@@ -253,6 +263,13 @@ export async function runPeriod(
         if (missedPrevious && markWindowOpen && !view.markOf(holder.slotId, previous)) {
           pending.push(`validator's mark of slot ${label}${holder.slotIndex}`);
         }
+      }
+      if (
+        options.waitForFills &&
+        view.events("RequestFulfilled").length === 0 &&
+        now < (await view.expiresAt())
+      ) {
+        pending.push(`fills of ${label || "the request"}`);
       }
       if (options.waitForRepairs) {
         const holders = view.holders();

@@ -105,6 +105,9 @@ describe("marketplace end to end: node processes, real proofs", function () {
       .filter((e) => String(e.args.slotId) === tenure.slotId && e.args.host === tenure.host)
       .map((e) => e.args.amount as bigint);
 
+  const payoutLabel = (tenure: SlotTenure, end: bigint) =>
+    `payout of slot ${tenure.slotIndex} (${devnet.nameOf(tenure.host)}, filled at ${tenure.filledAt}${tenure.repair ? " (repair)" : ""}, end ${end}, missed ${tenure.missed})`;
+
   const refundOf = (view: RequestView) =>
     view.events("FundsWithdrawn").map((e) => e.args.amount as bigint);
 
@@ -112,7 +115,13 @@ describe("marketplace end to end: node processes, real proofs", function () {
     BigInt(view.slots) * view.request.ask.duration * view.pricePerSlotPerSecond;
 
   before(async function () {
-    devnet = await Devnet.start({ hosts: 3, validator: true });
+    // HOLDFAST_KEEP_DEVNET=1 keeps the logs and data folder (printed) for a look after a failure.
+    devnet = await Devnet.start({
+      hosts: 3,
+      validator: true,
+      keep: !!process.env.HOLDFAST_KEEP_DEVNET,
+    });
+    if (process.env.HOLDFAST_KEEP_DEVNET) console.log(`devnet folder: ${devnet.dir}`);
     await offerStorage(devnet.hosts, hostAvailability(20 * PERIOD));
   });
 
@@ -171,7 +180,7 @@ describe("marketplace end to end: node processes, real proofs", function () {
       const change = new Map<string, bigint>();
       for (const tenure of holders) {
         const due = view.hostPayout(tenure, end);
-        expect(paidTo(view, tenure), `payout of slot ${tenure.slotIndex}`).to.deep.equal([due]);
+        expect(paidTo(view, tenure), payoutLabel(tenure, end)).to.deep.equal([due]);
         paidOut += due;
         const name = devnet.nameOf(tenure.host);
         change.set(name, (change.get(name) ?? 0n) + due - view.deposit(tenure));
@@ -209,12 +218,23 @@ describe("marketplace end to end: node processes, real proofs", function () {
     let victim: DevnetNode;
     let victimTenure: SlotTenure;
     let initial: Map<string, bigint>;
+    let rewardsBefore: bigint;
+
+    /** The validator's rewards so far: withdrawn, and still in the marketplace. */
+    async function validatorRewards(): Promise<bigint> {
+      const validator = devnet.validator!.account!.address;
+      const withdrawn = devnet.observer
+        .find("ValidatorRewardWithdrawn", (a) => a.validator === validator)
+        .reduce((sum, e) => sum + (e.args.amount as bigint), 0n);
+      return withdrawn + (await devnet.market.validatorReward(validator));
+    }
 
     // One slot per host at a time, so that each slot has its own host.
     before(() => oneSlotEach(devnet.hosts, devnet.hosts));
 
     it("is slashed by the validator until removed; another host repairs its slot", async function () {
       initial = await balances();
+      rewardsBefore = await validatorRewards();
       const { id } = await devnet.client.api.upload(randomBytes(FILE_SIZE));
       ({ view } = await requestStorage(devnet, id, terms(9, 300)));
       await started(view);
@@ -245,19 +265,15 @@ describe("marketplace end to end: node processes, real proofs", function () {
       const config = devnet.deployment.config.collateral;
       const slash = (view.collateralPerSlot * BigInt(config.slashPercentage)) / 100n;
       const reward = (slash * BigInt(config.validatorRewardPercentage)) / 100n;
-      const validator = devnet.validator!.account!.address;
       const rewards = BigInt(config.maxNumberOfSlashes) * reward;
       // The validator has the rewards, withdrawn or still in the marketplace.
-      const withdrawn = devnet.observer
-        .find("ValidatorRewardWithdrawn", (a) => a.validator === validator)
-        .reduce((sum, e) => sum + (e.args.amount as bigint), 0n);
-      expect(withdrawn + (await devnet.market.validatorReward(validator))).to.equal(rewards);
+      expect((await validatorRewards()) - rewardsBefore).to.equal(rewards);
 
       const after = await balances();
       let paidOut = 0n;
       for (const tenure of holders) {
         const due = view.hostPayout(tenure, end);
-        expect(paidTo(view, tenure), `payout of slot ${tenure.slotIndex}`).to.deep.equal([due]);
+        expect(paidTo(view, tenure), payoutLabel(tenure, end)).to.deep.equal([due]);
         paidOut += due;
       }
       const repair = holders.find((t) => t.repair)!;
@@ -270,8 +286,11 @@ describe("marketplace end to end: node processes, real proofs", function () {
       const deposits = view.tenures().reduce((sum, t) => sum + view.deposit(t), 0n);
       const refund = maxPrice(view) + deposits - paidOut - rewards;
       expect(refundOf(view)).to.deep.equal([refund]);
-      await victim.start();
-      stopped.delete(victimTenure.host.toLowerCase());
+    });
+
+    after(async function () {
+      if (victim && !victim.running) await victim.start();
+      if (victimTenure) stopped.delete(victimTenure.host.toLowerCase());
     });
   });
 

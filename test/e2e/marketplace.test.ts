@@ -253,7 +253,7 @@ describe("marketplace end to end: node processes, real proofs", function () {
       expect(marks.every((e) => e.from === devnet.validator!.account!.address)).to.equal(true);
       const tenures = view.tenures().filter((t) => t.slotIndex === victimTenure.slotIndex);
       expect(tenures.length).to.equal(2);
-      expect(tenures[0]!.freedAt).to.not.equal(undefined);
+      expect(tenures[0]!.freedAt !== undefined, "the killed host was removed").to.equal(true);
       expect(tenures[1]!.repair).to.equal(true);
       expect(tenures[1]!.host).to.not.equal(victimTenure.host);
     });

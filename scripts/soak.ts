@@ -103,10 +103,11 @@ async function act(now: bigint) {
   }
   const open = views.filter((v) => !settled.has(v.requestId)).length;
   if (open < 2 && Math.random() < 0.7) {
-    const size = 16 * 1024 * (1 + Math.floor(Math.random() * 8));
+    const nodes = pick([2, 3]);
+    // At least one 64 KiB block per data slot (nodes - tolerance of them).
+    const size = 64 * 1024 * (nodes - 1) * (1 + Math.floor(Math.random() * 3));
     const { id } = await devnet.client.api.upload(randomBytes(size));
     stats.uploads++;
-    const nodes = pick([2, 3]);
     const { view } = await requestStorage(devnet, id, {
       duration: period * (4 + Math.floor(Math.random() * 4)),
       pricePerBytePerSecond: BigInt(500 + Math.floor(Math.random() * 1000)),

@@ -35,13 +35,19 @@ export async function checkConservation(
 ): Promise<Violation[]> {
   const token = TestToken__factory.connect(devnet.deployment.token, devnet.chain.provider);
   const problems: Violation[] = [];
-  const totalSupply = await token.totalSupply();
+  // Everything is read at one block, the last whose events the observer has: transfers go on.
+  await devnet.observer.poll();
+  const blockTag = devnet.observer.lastBlock;
+  const at = { blockTag };
+  const totalSupply = await token.totalSupply(at);
   if (totalSupply !== supply) {
     problems.push({ check: "supply", detail: `supply ${totalSupply}, minted ${supply}` });
   }
-  let held = await token.balanceOf(devnet.deployment.marketplace);
+  let held = await token.balanceOf(devnet.deployment.marketplace, at);
   const inMarketplace = held;
-  for (let i = 0; i < DEV_ACCOUNT_COUNT; i++) held += await token.balanceOf(devAccount(i).address);
+  for (let i = 0; i < DEV_ACCOUNT_COUNT; i++) {
+    held += await token.balanceOf(devAccount(i).address, at);
+  }
   if (held !== totalSupply) {
     problems.push({
       check: "holders",
@@ -51,10 +57,13 @@ export async function checkConservation(
   let expected = 0n;
   for (const view of views) {
     expected += BigInt(view.slots) * view.request.ask.duration * view.pricePerSlotPerSecond;
-    for (const tenure of view.tenures()) expected += view.deposit(tenure);
+    for (const tenure of view.tenures(blockTag)) expected += view.deposit(tenure);
   }
   const out = (name: string) =>
-    devnet.observer.find(name).reduce((sum, e) => sum + (e.args.amount as bigint), 0n);
+    devnet.observer
+      .find(name)
+      .filter((e) => e.blockNumber <= blockTag)
+      .reduce((sum, e) => sum + (e.args.amount as bigint), 0n);
   expected -= out("SlotPaid") + out("FundsWithdrawn") + out("ValidatorRewardWithdrawn");
   if (inMarketplace !== expected) {
     problems.push({

@@ -100,14 +100,15 @@ export class RequestView {
     return String(event.args.requestId).toLowerCase() === this.requestId.toLowerCase();
   }
 
-  /** Every host's time in every slot so far, in order. */
-  tenures(): SlotTenure[] {
+  /** Every host's time in every slot so far (up to block `upTo`, if given), in order. */
+  tenures(upTo = Infinity): SlotTenure[] {
     const tenures: SlotTenure[] = [];
     const current = new Map<number, SlotTenure>();
     const slotIds = new Map(
       Array.from({ length: this.slots }, (_, i) => [this.slotId(i).toLowerCase(), i] as const),
     );
     for (const event of this.devnet.observer.events) {
+      if (event.blockNumber > upTo) break;
       if ((event.name === "SlotFilled" || event.name === "SlotFreed") && this.#mine(event)) {
         const index = Number(event.args.slotIndex as bigint);
         if (event.name === "SlotFilled") {

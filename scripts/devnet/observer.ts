@@ -42,6 +42,11 @@ export class ChainObserver {
     this.#nextBlock = fromBlock;
   }
 
+  /** The last block whose events have been read. */
+  get lastBlock(): number {
+    return this.#nextBlock - 1;
+  }
+
   start(intervalMs = 500): void {
     this.#timer ??= setInterval(() => void this.poll(), intervalMs);
   }

@@ -144,6 +144,25 @@ describe("validator role", function () {
     ]);
   });
 
+  it("forgets the slots of a request that finished, without sending anything", async function () {
+    const connection = await network.create();
+    const chain = await validatorChain(connection);
+    const { d, ethers } = chain;
+    const { validator } = await start(ethers.provider, chain.address);
+    const account = (await validator.status()).account;
+    // Three periods long: it finishes (no event) while its slots are watched.
+    const { requestId, slotIds } = await chain.filledRequest(2, { duration: 360n });
+    await validator.tick();
+    expect(validator.watchedSlots).to.have.length(2);
+    const end = await d.marketplace.requestEnd(requestId);
+    while ((await chain.tb.latestTimestamp()) <= end) await chain.endPeriod();
+    await chain.mineToRequiredPointers(slotIds, chain.tb.periodOf(end));
+    await validator.tick();
+    expect(await d.marketplace.requestState(requestId)).to.equal(3n); // Finished
+    expect(validator.watchedSlots).to.have.length(0);
+    expect(await ethers.provider.getTransactionCount(account)).to.equal(0);
+  });
+
   it("splits slots between two validators by uint256(slotId) mod groups; each marks only its own", async function () {
     const connection = await network.create();
     const chain = await validatorChain(connection);
@@ -157,10 +176,12 @@ describe("validator role", function () {
       config: { ...groups, validatorGroupIndex: 1 },
     });
     // Five slots with at least two in each group, so the split is visible.
-    const { slotIds } = await chain.filledRequest(5, (request) => {
-      const ids = [0, 1, 2, 3, 4].map((i) => slotIdOf(chain.requestIdOf(request), i));
-      const odd = ids.filter((id) => BigInt(id) % 2n === 1n).length;
-      return odd >= 2 && odd <= 3;
+    const { slotIds } = await chain.filledRequest(5, {
+      accept(request) {
+        const ids = [0, 1, 2, 3, 4].map((i) => slotIdOf(chain.requestIdOf(request), i));
+        const odd = ids.filter((id) => BigInt(id) % 2n === 1n).length;
+        return odd >= 2 && odd <= 3;
+      },
     });
     const inGroup = (index: number) => slotIds.filter((id) => groupOfSlot(id, 2) === index);
     await first.validator.tick();

@@ -207,6 +207,45 @@ describe("validator role", function () {
     expect(marks).to.have.length(5);
   });
 
+  it("two validators watching the same slots race: each proof is marked once and the loser only logs", async function () {
+    const connection = await network.create();
+    const chain = await validatorChain(connection);
+    const { ethers } = chain;
+    const a = await start(ethers.provider, chain.address);
+    const b = await start(ethers.provider, chain.address, { account: SECOND_VALIDATOR_ACCOUNT });
+    const { slotIds } = await chain.filledRequest(3);
+    await Promise.all([a.validator.tick(), b.validator.tick()]);
+    await chain.endPeriod();
+    const period = await chain.endPeriod();
+    await chain.mineToRequiredPointers(slotIds, period, 40);
+    await Promise.all([a.validator.tick(), b.validator.tick()]);
+    const marks = await chain.marks();
+    expect(marks.map((m) => m.slotId)).to.have.members(slotIds);
+    let marked = 0;
+    for (const { node } of [a, b]) {
+      const text = await (await fetch(`http://127.0.0.1:${node.metricsPort}/metrics`)).text();
+      const sample = (series: string) =>
+        Number(new RegExp(`^${series.replace(/[{}]/g, "\\$&")} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+      const outcome = (name: string) =>
+        sample(`holdfast_validator_checks_total{outcome="${name}"}`);
+      // Each validator settled every slot: it marked it, or found (or lost the race to) the other's mark.
+      expect(outcome("marked") + outcome("already_marked") + outcome("lost_race")).to.equal(3);
+      expect(text, "no validator errors").to.not.match(/^holdfast_validator_errors_total\{/m);
+      marked += outcome("marked");
+    }
+    expect(marked).to.equal(3);
+    // Both are settled for the period: another round of ticks sends nothing.
+    const nonces = async () =>
+      Promise.all(
+        [a, b].map(async (v) =>
+          ethers.provider.getTransactionCount((await v.validator.status()).account),
+        ),
+      );
+    const before = await nonces();
+    await Promise.all([a.validator.tick(), b.validator.tick()]);
+    expect(await nonces()).to.deep.equal(before);
+  });
+
   it("follows the slots through a provider that refuses wide log ranges, and resumes after a restart without marking twice", async function () {
     const connection = await network.create();
     const chain = await validatorChain(connection);

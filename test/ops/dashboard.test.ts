@@ -5,7 +5,6 @@
  * serves it at /metrics or when node/src defines it (roles this test does not start, e.g. sales).
  */
 import { expect } from "chai";
-import { existsSync } from "node:fs";
 import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
 import { network } from "hardhat";
@@ -15,28 +14,6 @@ type MetricType = "counter" | "gauge" | "histogram" | "summary";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const DASHBOARD = path.join(ROOT, "ops/grafana/holdfast-dashboard.json");
-
-/**
- * Metrics of roles built on other branches at the time of writing, each with the file that will
- * define it. A name here is accepted only while its file does not exist; once the file is in the
- * tree, the name must be defined there like any other.
- */
-const NOT_MERGED_YET: Record<string, Record<string, MetricType>> = {
-  "node/src/sales/metrics.ts": {
-    holdfast_sales_slots: "gauge",
-    holdfast_sales_proofs_submitted_total: "counter",
-    holdfast_sales_proofs_missed_total: "counter",
-    holdfast_sales_proving_seconds: "histogram",
-    holdfast_sales_collateral_locked_tokens: "gauge",
-    holdfast_sales_earned_tokens_total: "counter",
-  },
-  "node/src/purchasing/metrics.ts": {
-    holdfast_purchases: "gauge",
-    holdfast_purchases_total: "counter",
-    holdfast_purchases_paid_tokens: "gauge",
-    holdfast_purchases_refunded_tokens: "gauge",
-  },
-};
 
 interface Panel {
   id: number;
@@ -164,10 +141,6 @@ describe("operations: Grafana dashboard and Prometheus example", function () {
 
     const known = new Map<string, MetricType>(served);
     for (const [name, { type }] of defined) known.set(name, type);
-    for (const [file, names] of Object.entries(NOT_MERGED_YET)) {
-      if (existsSync(path.join(ROOT, file))) continue;
-      for (const [name, type] of Object.entries(names)) if (!known.has(name)) known.set(name, type);
-    }
 
     const expressions = expressionsOf(await dashboard());
     expect(expressions.length).to.be.greaterThan(30);

@@ -109,7 +109,7 @@ describe("purchasing: requesting storage and following it on chain", function ()
     const purchase = purchasing().list().at(-1)!;
     const host = await startTestNode({
       bootstrapNodes: [t.node.p2p.network.multiaddrs[0]!.toString()],
-      networkTimeout: 5_000,
+      networkTimeout: 30_000,
     });
     try {
       const fetched = await host.node.p2p.retrieval.fetchSlot(

@@ -23,7 +23,9 @@ import { prometheusNetworkMetrics } from "./network/metrics.js";
 import { Network } from "./network/network.js";
 import { parseNetworkAddressOptions } from "./network/options.js";
 import { Retrieval, withZeroBlock } from "./network/retrieval.js";
-import { SlotStore } from "./network/slot-store.js";
+import { type SlotRecord, SlotStore } from "./network/slot-store.js";
+import { StorageProofError } from "./proof/errors.js";
+import type { SlotBlockStore } from "./proof/slot-tree.js";
 import { MarketplaceRoles } from "./marketplace.js";
 
 export interface NodeDependencies {
@@ -213,6 +215,38 @@ export class NodeNetworking {
     await networking.sync();
     networking.#timer = setInterval(() => void networking.sync(), 2_000);
     return networking;
+  }
+
+  /**
+   * A slot fetched into the slot store (its record and its blocks as the prover reads them), or
+   * undefined when the store does not hold it. A block that no longer matches its digest reads as
+   * a BAD_BLOCK error.
+   */
+  storedSlot(
+    manifestCid: string,
+    slot: number,
+  ): { record: SlotRecord; blocks: SlotBlockStore } | undefined {
+    if (!this.slots.has(manifestCid, slot)) return undefined;
+    const record = this.slots
+      .records()
+      .find((r) => r.manifestCid === manifestCid && r.slot === slot)!;
+    const slots = this.slots;
+    return {
+      record,
+      blocks: {
+        blockCount: record.count,
+        async readBlock(index) {
+          const block = await slots.read(record, index);
+          if (!block) {
+            throw new StorageProofError(
+              "BAD_BLOCK",
+              `block ${index} of slot ${slot} of ${manifestCid} is unreadable or changed`,
+            );
+          }
+          return block;
+        },
+      },
+    };
   }
 
   /** Indexes and announces what the store holds now (one sync at a time). */

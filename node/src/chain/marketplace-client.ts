@@ -91,7 +91,10 @@ export type MarketplaceEvent = {
   | { name: "ProofMarkedMissing"; slotId: string; period: bigint; validator: string }
   | { name: "SlotPaid"; slotId: string; host: string; amount: bigint }
   | { name: "FundsWithdrawn"; requestId: string; client: string; amount: bigint }
+  | { name: "ValidatorRewardWithdrawn"; validator: string; amount: bigint }
 );
+
+export type MarketplaceEventName = MarketplaceEvent["name"];
 
 const REQUEST_TUPLE =
   "tuple(address client, tuple(uint256 proofProbability, uint256 pricePerBytePerSecond, uint256 collateralPerByte, uint64 slots, uint64 slotSize, uint64 duration, uint64 maxSlotLoss) ask, tuple(bytes cid, bytes32 merkleRoot) content, uint64 expiry, bytes32 nonce)";
@@ -201,9 +204,14 @@ export class MarketplaceClient {
 
   /** The latest block's timestamp: the chain's "now", which can differ from the wall clock. */
   async now(): Promise<bigint> {
+    return (await this.head()).timestamp;
+  }
+
+  /** The latest block's number and timestamp. */
+  async head(): Promise<{ number: number; timestamp: bigint }> {
     const block = await this.provider.getBlock("latest");
     if (!block) throw new HoldfastError("ERR_CHAIN", "the provider returned no latest block");
-    return BigInt(block.timestamp);
+    return { number: block.number, timestamp: BigInt(block.timestamp) };
   }
 
   async getRequest(requestId: string): Promise<StorageRequest | undefined> {
@@ -252,6 +260,20 @@ export class MarketplaceClient {
     return (period + 1n) * this.config.proofs.period;
   }
 
+  /**
+   * The pointer of `slotId` for `period` at block `blockNumber` (contracts/marketplace/Proofs.sol):
+   * how far back the challenge's block hash is read. Below `downtime` no proof is required.
+   */
+  pointerAt(slotId: string, period: bigint, blockNumber: number): number {
+    const { downtimeProduct } = this.config.proofs;
+    return Number(
+      (BigInt(blockNumber) +
+        ((period * BigInt(downtimeProduct)) % 256n) +
+        (BigInt(slotId) % 256n)) %
+        256n,
+    );
+  }
+
   getChallenge(slotId: string): Promise<string> {
     return this.contract.getChallenge(slotId);
   }
@@ -266,6 +288,11 @@ export class MarketplaceClient {
 
   canReserveSlot(requestId: string, slotIndex: bigint, host: string): Promise<boolean> {
     return this.contract.canReserveSlot(requestId, slotIndex, host);
+  }
+
+  /** When `host` enters the slot's reservation window (the expanding window of reservations). */
+  reservationEligibleAt(requestId: string, slotIndex: bigint, host: string): Promise<bigint> {
+    return this.contract.reservationEligibleAt(requestId, slotIndex, host);
   }
 
   missingProofs(slotId: string): Promise<bigint> {
@@ -375,12 +402,19 @@ export class MarketplaceClient {
     cursorKey: string;
     store: CursorStore;
     startBlock: number;
+    /** Only these events (filtered by the provider: fewer logs per query); all when omitted. */
+    names?: readonly MarketplaceEventName[];
     onEvents: (events: readonly MarketplaceEvent[]) => Promise<void>;
   }): LogPoller {
+    const iface = this.contract.interface as unknown as {
+      getEvent(name: string): { topicHash: string } | null;
+    };
+    const topics = options.names && [options.names.map((name) => iface.getEvent(name)!.topicHash)];
     return new LogPoller(this.provider, {
       cursorKey: options.cursorKey,
       store: options.store,
       address: this.address,
+      ...(topics ? { topics } : {}),
       startBlock: options.startBlock,
       confirmations: this.options.confirmations ?? 1,
       maxBlockRange: this.options.maxLogRange ?? 2_000,
@@ -448,6 +482,13 @@ export class MarketplaceClient {
           requestId: a[0] as string,
           client: a[1] as string,
           amount: a[2] as bigint,
+        };
+      case "ValidatorRewardWithdrawn":
+        return {
+          ...where,
+          name: "ValidatorRewardWithdrawn",
+          validator: a[0] as string,
+          amount: a[1] as bigint,
         };
       default:
         return undefined;

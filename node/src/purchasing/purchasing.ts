@@ -292,7 +292,7 @@ export class Purchasing implements Role {
       let purchase: PurchaseRecord | undefined;
       let slotIndex: number | undefined;
       if ("requestId" in event) purchase = this.#purchases.get(event.requestId.toLowerCase());
-      else {
+      else if ("slotId" in event) {
         const slot = this.#slots.get(event.slotId.toLowerCase());
         purchase = slot?.purchase;
         slotIndex = slot?.slotIndex;

@@ -220,6 +220,19 @@ export class PackReader {
     return into;
   }
 
+  /** `count` blocks from `position` on, concatenated, read with one call. */
+  async readBlocks(position: number, count: number): Promise<Uint8Array> {
+    const out = new Uint8Array(count * BLOCK_SIZE);
+    const { bytesRead } = await this.blocks.read(out, 0, out.length, position * BLOCK_SIZE);
+    if (bytesRead !== out.length) {
+      throw new HoldfastError(
+        "ERR_CORRUPT_BLOCK",
+        `pack ${this.id} is truncated within blocks ${position} to ${position + count - 1}`,
+      );
+    }
+    return out;
+  }
+
   /** `count` digests from `position` on, concatenated. */
   async readLeaves(position: number, count: number): Promise<Uint8Array> {
     const out = new Uint8Array(count * DIGEST_SIZE);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { readdir } from "node:fs/promises";
+import { readdir, truncate } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
 import { BLOCK_SIZE } from "../../../node/src/blocks/constants.js";
@@ -82,6 +82,27 @@ describe("data service: upload and download", function () {
     await handle.close();
     const { stream } = await store.service.download(cid);
     await expectCode(collect(stream), "ERR_CORRUPT_BLOCK");
+  });
+
+  it("serves every intact block of a truncated pack before failing, reading in runs or not", async function () {
+    const bytes = new Uint8Array(randomBytes(40 * BLOCK_SIZE));
+    const { cid } = await store.service.upload(chunksOf(bytes, BLOCK_SIZE));
+    const [pack] = (await readdir(path.join(store.dir, "packs"))).filter((f) =>
+      f.endsWith(".blocks"),
+    );
+    // Block 20 is cut in half: a download reads blocks 17 to 32 as one run, which comes up short.
+    await truncate(path.join(store.dir, "packs", pack!), 20 * BLOCK_SIZE + 100);
+    const { stream } = await store.service.download(cid);
+    const received: Uint8Array[] = [];
+    try {
+      for await (const chunk of stream) received.push(Buffer.from(chunk));
+      expect.fail("expected ERR_CORRUPT_BLOCK");
+    } catch (error) {
+      expect(isHoldfastError(error, "ERR_CORRUPT_BLOCK"), String(error)).to.equal(true);
+    }
+    expect(
+      Buffer.concat(received).equals(Buffer.from(bytes.subarray(0, 20 * BLOCK_SIZE))),
+    ).to.equal(true);
   });
 
   it("refuses uploads beyond the quota or the size limit and leaves nothing behind", async function () {

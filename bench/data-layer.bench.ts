@@ -15,6 +15,7 @@ import { BlockSplitter } from "../node/src/blocks/chunker.js";
 import { BLOCK_SIZE } from "../node/src/blocks/constants.js";
 import { DROP_SINK, protectDataset } from "../node/src/dataset/protect.js";
 import { ReedSolomon } from "../node/src/erasure/reed-solomon.js";
+import { defaultConfig } from "../node/src/config/options.js";
 import { HoldfastNode } from "../node/src/node.js";
 import { blockRootsInThread, defaultHashing } from "../node/src/slots/default-hashing.js";
 import { type BenchRow, type Benchmark, opsPerSecond } from "./harness.js";
@@ -118,6 +119,7 @@ const bench: Benchmark = {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), "holdfast-bench-"));
     const node = await HoldfastNode.start(
       {
+        ...defaultConfig(),
         dataDir,
         apiPort: 0,
         apiBindAddress: "127.0.0.1",

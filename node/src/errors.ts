@@ -16,7 +16,9 @@ export type ErrorCode =
   | "ERR_INVALID_CONFIG"
   | "ERR_INVALID_ARGUMENT"
   | "ERR_ABORTED"
-  | "ERR_STORE_CLOSED";
+  | "ERR_STORE_CLOSED"
+  /** The chain or a contract on it is not what the node expects (wrong address, wrong chain). */
+  | "ERR_CHAIN";
 
 export class HoldfastError extends Error {
   override readonly name = "HoldfastError";

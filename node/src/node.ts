@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { mkdir } from "node:fs/promises";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import type { Provider } from "ethers";
 import type { Logger } from "pino";
 import { buildApi } from "./api/server.js";
 import type { NodeConfig } from "./config/options.js";
@@ -22,10 +23,15 @@ import { prometheusNetworkMetrics } from "./network/metrics.js";
 import { Network } from "./network/network.js";
 import { parseNetworkAddressOptions } from "./network/options.js";
 import { Retrieval, withZeroBlock } from "./network/retrieval.js";
-import { SlotStore } from "./network/slot-store.js";
+import { type SlotRecord, SlotStore } from "./network/slot-store.js";
+import { StorageProofError } from "./proof/errors.js";
+import type { SlotBlockStore } from "./proof/slot-tree.js";
+import { MarketplaceRoles } from "./marketplace.js";
 
 export interface NodeDependencies {
   logger: Logger;
+  /** A chain provider to use instead of connecting to --eth-provider (in-process tests). */
+  provider?: Provider;
   hashing: { trees: Poseidon2Trees; roots: BlockRootHasher };
 }
 
@@ -39,6 +45,8 @@ export class HoldfastNode {
     private readonly metricsServer: Server | undefined,
     private readonly logger: Logger,
     readonly p2p: NodeNetworking,
+    /** The chain connection and marketplace roles; undefined without --eth-provider. */
+    readonly marketplace: MarketplaceRoles | undefined,
   ) {}
 
   static async start(config: NodeConfig, deps: NodeDependencies): Promise<HoldfastNode> {
@@ -48,6 +56,7 @@ export class HoldfastNode {
     let service: DataService | undefined;
     let api: FastifyInstance | undefined;
     let p2p: NodeNetworking | undefined;
+    let marketplace: MarketplaceRoles | undefined;
     try {
       service = await DataService.open({
         dataDir: config.dataDir,
@@ -65,6 +74,14 @@ export class HoldfastNode {
         metrics,
         logger.child({ component: "p2p" }),
       );
+      marketplace = await MarketplaceRoles.start(config, {
+        db,
+        service,
+        p2p,
+        metrics,
+        logger: logger.child({ component: "marketplace" }),
+        ...(deps.provider ? { provider: deps.provider } : {}),
+      });
       const startedAt = new Date();
       let apiAddress = "";
       api = await buildApi({
@@ -74,6 +91,7 @@ export class HoldfastNode {
         info: { dataDir: path.resolve(config.dataDir), apiAddress: () => apiAddress, startedAt },
         maxUploadSize: config.maxUploadSize,
         network: p2p,
+        marketplace,
       });
       await api.listen({ port: config.apiPort, host: config.apiBindAddress });
       const address = api.server.address() as AddressInfo;
@@ -92,9 +110,20 @@ export class HoldfastNode {
         { address: apiAddress, port: address.port, dataDir: path.resolve(config.dataDir) },
         "API listening",
       );
-      return new HoldfastNode(config, service, metrics, db, api, metricsServer, logger, p2p);
+      return new HoldfastNode(
+        config,
+        service,
+        metrics,
+        db,
+        api,
+        metricsServer,
+        logger,
+        p2p,
+        marketplace,
+      );
     } catch (error) {
       await api?.close();
+      await marketplace?.stop();
       await p2p?.stop();
       await service?.close();
       await db.close();
@@ -114,6 +143,7 @@ export class HoldfastNode {
   async stop(): Promise<void> {
     this.logger.info("stopping");
     await this.api.close();
+    await this.marketplace?.stop();
     await this.p2p.stop();
     if (this.metricsServer) {
       this.metricsServer.closeAllConnections();
@@ -185,6 +215,38 @@ export class NodeNetworking {
     await networking.sync();
     networking.#timer = setInterval(() => void networking.sync(), 2_000);
     return networking;
+  }
+
+  /**
+   * A slot fetched into the slot store (its record and its blocks as the prover reads them), or
+   * undefined when the store does not hold it. A block that no longer matches its digest reads as
+   * a BAD_BLOCK error.
+   */
+  storedSlot(
+    manifestCid: string,
+    slot: number,
+  ): { record: SlotRecord; blocks: SlotBlockStore } | undefined {
+    if (!this.slots.has(manifestCid, slot)) return undefined;
+    const record = this.slots
+      .records()
+      .find((r) => r.manifestCid === manifestCid && r.slot === slot)!;
+    const slots = this.slots;
+    return {
+      record,
+      blocks: {
+        blockCount: record.count,
+        async readBlock(index) {
+          const block = await slots.read(record, index);
+          if (!block) {
+            throw new StorageProofError(
+              "BAD_BLOCK",
+              `block ${index} of slot ${slot} of ${manifestCid} is unreadable or changed`,
+            );
+          }
+          return block;
+        },
+      },
+    };
   }
 
   /** Indexes and announces what the store holds now (one sync at a time). */

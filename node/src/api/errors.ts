@@ -17,6 +17,7 @@ const STATUS: Record<ErrorCode, number> = {
   ERR_DECODE_FAILED: 500,
   ERR_INVALID_CONFIG: 500,
   ERR_STORE_CLOSED: 503,
+  ERR_CHAIN: 502,
 };
 
 export const errorSchema = {

@@ -5,12 +5,16 @@
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { DataService } from "../dataset/service.js";
+import type { MarketplaceRoles } from "../marketplace.js";
 import type { NodeMetrics } from "../metrics/metrics.js";
 import { version } from "../version.js";
 import { errorBody, handleError } from "./errors.js";
 import { dataRoutes, protectRoutes } from "./routes/data.js";
 import { type NetworkApi, networkRoutes } from "./routes/network.js";
 import { type NodeInfo, nodeRoutes } from "./routes/node.js";
+import { purchasingRoutes } from "./routes/purchasing.js";
+import { salesRoutes } from "./routes/sales.js";
+import { validatorRoutes } from "./routes/validator.js";
 
 export const API_PREFIX = "/api/v1";
 
@@ -22,6 +26,8 @@ export interface ApiOptions {
   maxUploadSize: number | undefined;
   /** The peer-to-peer routes; absent in nodes built without networking. */
   network?: NetworkApi;
+  /** The marketplace roles, whose routes are served when the node has them. */
+  marketplace?: MarketplaceRoles | undefined;
 }
 
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
@@ -41,7 +47,14 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
         description:
           "Store, protect and retrieve data on a Holdfast node. Errors are JSON: { error: { code, message } }.",
       },
-      tags: [{ name: "data" }, { name: "node" }, { name: "network" }],
+      tags: [
+        { name: "data" },
+        { name: "node" },
+        { name: "network" },
+        { name: "marketplace" },
+        { name: "sales" },
+        { name: "validator" },
+      ],
     },
   });
   app.setErrorHandler(handleError);
@@ -67,6 +80,15 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   await app.register(nodeRoutes(options.service, options.info), { prefix: API_PREFIX });
   if (options.network) {
     await app.register(networkRoutes(options.network), { prefix: API_PREFIX });
+  }
+  if (options.marketplace?.purchasing) {
+    await app.register(purchasingRoutes(options.marketplace.purchasing), { prefix: API_PREFIX });
+  }
+  if (options.marketplace?.sales) {
+    await app.register(salesRoutes(options.marketplace.sales), { prefix: API_PREFIX });
+  }
+  if (options.marketplace?.validator) {
+    await app.register(validatorRoutes(options.marketplace.validator), { prefix: API_PREFIX });
   }
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -1,4 +1,11 @@
-import type { Interface, Provider, Signer, TransactionReceipt, TransactionRequest } from "ethers";
+import {
+  type Interface,
+  type Provider,
+  type Signer,
+  type TransactionReceipt,
+  type TransactionRequest,
+  isCallException,
+} from "ethers";
 import { describeRevert, revertDataOf } from "./revert-reason.js";
 
 /** Why a transaction did not go through, with the contract's error name where there is one. */
@@ -88,7 +95,14 @@ export class TransactionManager {
         ((await this.#provider.estimateGas(base)) * BigInt(100 + this.#options.gasPaddingPercent)) /
         100n;
     } catch (error) {
-      throw new TransactionError("REVERTED", description, this.#reasonOf(error));
+      // An estimate fails when the call would revert, and also when the node cannot be reached:
+      // only the first is the contract's answer.
+      const reverted = revertDataOf(error) !== undefined || isCallException(error);
+      throw new TransactionError(
+        reverted ? "REVERTED" : "REJECTED",
+        description,
+        this.#reasonOf(error),
+      );
     }
 
     const {

@@ -27,6 +27,8 @@ ${startOptions}
 
 /** Flags that may be given several times (lists of multiaddrs). */
 const REPEATABLE = new Set(["listen-addrs", "announce-addrs", "bootstrap-node"]);
+/** Switches: present means on (the environment and config file can also say false). */
+const SWITCHES = new Set(["persistence", "validator"]);
 
 function usageError(message: string): number {
   process.stderr.write(`holdfast: ${message}\nRun \`holdfast --help\` for usage.\n`);
@@ -62,20 +64,22 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function start(args: string[]): Promise<number> {
-  let flags: Record<string, string | string[] | undefined>;
+  let flags: Record<string, string | boolean | string[] | undefined>;
   try {
     const parsed = parseArgs({
       args,
       options: Object.fromEntries(
         [CONFIG_FLAG, ...OPTIONS.map((o) => o.flag)].map((flag) => [
           flag,
-          { type: "string" as const, multiple: REPEATABLE.has(flag) },
+          SWITCHES.has(flag)
+            ? { type: "boolean" as const }
+            : { type: "string" as const, multiple: REPEATABLE.has(flag) },
         ]),
       ),
       allowPositionals: false,
       strict: true,
     });
-    flags = parsed.values as Record<string, string | string[] | undefined>;
+    flags = parsed.values as Record<string, string | boolean | string[] | undefined>;
   } catch (error) {
     return usageError((error as Error).message);
   }

@@ -6,7 +6,7 @@ import { HoldfastNode } from "../node.js";
 import { defaultHashing } from "../slots/default-hashing.js";
 
 export async function startNode(
-  flags: Record<string, string | string[] | undefined>,
+  flags: Record<string, string | boolean | string[] | undefined>,
 ): Promise<{ node: HoldfastNode; config: NodeConfig }> {
   const config = await loadConfig({ flags, env: process.env });
   const logger = createLogger(config.logLevel);

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { HoldfastError } from "../errors.js";
-import { type NodeConfig, OPTIONS } from "./options.js";
+import { type NodeConfig, OPTIONS, crossCheck } from "./options.js";
 
 export const CONFIG_FLAG = "config";
 export const CONFIG_ENV = "HOLDFAST_CONFIG";
@@ -8,7 +8,7 @@ export const CONFIG_ENV = "HOLDFAST_CONFIG";
 export interface ConfigSources {
   /** Flag values by flag name (without dashes), as parsed from the command line. */
   /** Repeatable flags (lists of multiaddrs) give arrays. */
-  flags: Record<string, string | string[] | undefined>;
+  flags: Record<string, string | boolean | string[] | undefined>;
   env: NodeJS.ProcessEnv;
 }
 
@@ -20,7 +20,11 @@ export async function loadConfig({ flags, env }: ConfigSources): Promise<NodeCon
   const problems: string[] = [];
   const configFlag = flags[CONFIG_FLAG];
   const file = await readConfigFile(
-    (Array.isArray(configFlag) ? configFlag.at(-1) : configFlag) ?? env[CONFIG_ENV],
+    (Array.isArray(configFlag)
+      ? configFlag.at(-1)
+      : typeof configFlag === "string"
+        ? configFlag
+        : undefined) ?? env[CONFIG_ENV],
     problems,
   );
   const config: Record<string, unknown> = {};
@@ -41,6 +45,7 @@ export async function loadConfig({ flags, env }: ConfigSources): Promise<NodeCon
     if ("error" in parsed) problems.push(`${source}: ${parsed.error} (got ${JSON.stringify(raw)})`);
     else config[spec.key] = parsed.value;
   }
+  if (problems.length === 0) problems.push(...crossCheck(config as unknown as NodeConfig));
   if (problems.length > 0) {
     throw new HoldfastError(
       "ERR_INVALID_CONFIG",

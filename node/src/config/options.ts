@@ -32,6 +32,35 @@ export interface NodeConfig {
   bootstrapNodes: string[];
   /** Milliseconds a network download waits without progress before giving up on blocks. */
   networkTimeout: number;
+
+  // ---- the marketplace (see docs/architecture.md, "Marketplace roles") ----
+  /** JSON-RPC URL of the chain (http(s) or ws(s)); undefined: no marketplace roles. */
+  ethProvider: string | undefined;
+  /** The account's key (prefer a keystore outside tests: flags show in process lists). */
+  ethPrivateKey: string | undefined;
+  /** An encrypted JSON keystore file, unlocked with the password in ethKeystorePasswordFile. */
+  ethKeystore: string | undefined;
+  ethKeystorePasswordFile: string | undefined;
+  /** The marketplace; undefined: the deployment recorded for the chain's id in deploy/deployments. */
+  marketplaceAddress: string | undefined;
+  /** Blocks a marketplace event waits before it counts. */
+  ethConfirmations: number;
+  /** Milliseconds between polls of the chain for new blocks and events. */
+  ethPollInterval: number;
+  /** Widest block range of one eth_getLogs query (public RPC providers cap it). */
+  ethMaxLogRange: number;
+  /** Host role: sell storage, fill slots and prove them. */
+  persistence: boolean;
+  /** Folder of a built circuit instance (artifacts.json, wasm, zkey): what the host proves with. */
+  circuitDir: string | undefined;
+  /** Slots the host works on (download, prove, fill) at the same time. */
+  salesWorkers: number;
+  /** Validator role: mark missed proofs and collect the rewards. */
+  validator: boolean;
+  /** Validators split slots into this many groups by slot id; undefined: watch every slot. */
+  validatorGroups: number | undefined;
+  /** Which group this validator watches (0-based, below validatorGroups). */
+  validatorGroupIndex: number;
 }
 
 export interface OptionSpec<K extends keyof NodeConfig = keyof NodeConfig> {
@@ -128,6 +157,49 @@ function positiveMilliseconds(value: unknown): { value: number } | { error: stri
     return { error: "must be a positive whole number of milliseconds" };
   }
   return { value: n };
+}
+
+function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: unknown): { value: number } | { error: string } => {
+    const n = typeof value === "string" && /^\d+$/.test(value.trim()) ? Number(value) : value;
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < min || n > max) {
+      return { error: `must be a whole number from ${min} to ${max}` };
+    }
+    return { value: n };
+  };
+}
+
+/** true/false, also as the strings "true"/"false"/"1"/"0" (environment) or a bare flag. */
+function boolean(value: unknown): { value: boolean } | { error: string } {
+  if (typeof value === "boolean") return { value };
+  const text = typeof value === "string" ? value.trim().toLowerCase() : undefined;
+  if (text === "" || text === "true" || text === "1") return { value: true };
+  if (text === "false" || text === "0") return { value: false };
+  return { error: "must be true or false" };
+}
+
+function ethAddress(value: unknown): { value: string } | { error: string } {
+  if (typeof value !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(value.trim()))
+    return { error: "must be 0x followed by 40 hex digits" };
+  return { value: value.trim() };
+}
+
+function rpcUrl(value: unknown): { value: string } | { error: string } {
+  if (typeof value !== "string") return { error: "must be a URL" };
+  try {
+    const url = new URL(value.trim());
+    if (!["http:", "https:", "ws:", "wss:"].includes(url.protocol))
+      return { error: "must be an http(s):// or ws(s):// URL" };
+  } catch {
+    return { error: "must be an http(s):// or ws(s):// URL" };
+  }
+  return { value: value.trim() };
+}
+
+function privateKey(value: unknown): { value: string } | { error: string } {
+  if (typeof value !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(value.trim()))
+    return { error: "must be 0x followed by 64 hex digits" };
+  return { value: value.trim() };
 }
 
 function option<K extends keyof NodeConfig>(spec: OptionSpec<K>): OptionSpec<K> {
@@ -235,4 +307,158 @@ export const OPTIONS = [
     defaultValue: 30_000,
     parse: positiveMilliseconds,
   }),
+  option({
+    key: "ethProvider",
+    flag: "eth-provider",
+    env: "HOLDFAST_ETH_PROVIDER",
+    description:
+      "JSON-RPC URL of the chain (http(s):// or ws(s)://); needed by every marketplace role",
+    defaultValue: undefined,
+    parse: rpcUrl,
+  }),
+  option({
+    key: "ethPrivateKey",
+    flag: "eth-private-key",
+    env: "HOLDFAST_ETH_PRIVATE_KEY",
+    description: "the account's private key (0x + 64 hex); prefer --eth-keystore",
+    defaultValue: undefined,
+    parse: privateKey,
+  }),
+  option({
+    key: "ethKeystore",
+    flag: "eth-keystore",
+    env: "HOLDFAST_ETH_KEYSTORE",
+    description: "encrypted JSON keystore file of the account",
+    defaultValue: undefined,
+    parse: nonEmptyString,
+  }),
+  option({
+    key: "ethKeystorePasswordFile",
+    flag: "eth-keystore-password-file",
+    env: "HOLDFAST_ETH_KEYSTORE_PASSWORD_FILE",
+    description: "file holding the keystore's password",
+    defaultValue: undefined,
+    parse: nonEmptyString,
+  }),
+  option({
+    key: "marketplaceAddress",
+    flag: "marketplace-address",
+    env: "HOLDFAST_MARKETPLACE_ADDRESS",
+    description: "marketplace contract; by default the deployment recorded for the chain's id",
+    defaultValue: undefined,
+    parse: ethAddress,
+  }),
+  option({
+    key: "ethConfirmations",
+    flag: "eth-confirmations",
+    env: "HOLDFAST_ETH_CONFIRMATIONS",
+    description: "blocks a marketplace event waits before the node acts on it",
+    defaultValue: 1,
+    parse: wholeNumber(0, 1000),
+  }),
+  option({
+    key: "ethPollInterval",
+    flag: "eth-poll-interval",
+    env: "HOLDFAST_ETH_POLL_INTERVAL",
+    description: "ms between polls of the chain for blocks and events",
+    defaultValue: 2_000,
+    parse: positiveMilliseconds,
+  }),
+  option({
+    key: "ethMaxLogRange",
+    flag: "eth-max-log-range",
+    env: "HOLDFAST_ETH_MAX_LOG_RANGE",
+    description: "widest block range of one eth_getLogs query (halved when a provider refuses)",
+    defaultValue: 2_000,
+    parse: wholeNumber(1),
+  }),
+  option({
+    key: "persistence",
+    flag: "persistence",
+    env: "HOLDFAST_PERSISTENCE",
+    description: "host role: sell storage from availabilities, fill slots and prove them",
+    defaultValue: false,
+    parse: boolean,
+  }),
+  option({
+    key: "circuitDir",
+    flag: "circuit-dir",
+    env: "HOLDFAST_CIRCUIT_DIR",
+    description: "built circuit instance (artifacts.json, wasm, zkey) the host proves with",
+    defaultValue: undefined,
+    parse: nonEmptyString,
+  }),
+  option({
+    key: "salesWorkers",
+    flag: "sales-workers",
+    env: "HOLDFAST_SALES_WORKERS",
+    description: "slots the host downloads and proves at the same time",
+    defaultValue: 2,
+    parse: wholeNumber(1, 64),
+  }),
+  option({
+    key: "validator",
+    flag: "validator",
+    env: "HOLDFAST_VALIDATOR",
+    description: "validator role: mark missed proofs and collect the rewards",
+    defaultValue: false,
+    parse: boolean,
+  }),
+  option({
+    key: "validatorGroups",
+    flag: "validator-groups",
+    env: "HOLDFAST_VALIDATOR_GROUPS",
+    description: "split slots between this many validators (by slot id); all slots if unset",
+    defaultValue: undefined,
+    parse: wholeNumber(2, 65536),
+  }),
+  option({
+    key: "validatorGroupIndex",
+    flag: "validator-group-index",
+    env: "HOLDFAST_VALIDATOR_GROUP_INDEX",
+    description: "the group this validator watches, from 0 to validator-groups - 1",
+    defaultValue: 0,
+    parse: wholeNumber(0, 65535),
+  }),
 ] as const;
+
+/** Every setting at its default (for programs and tests that build a config in code). */
+export function defaultConfig(): NodeConfig {
+  return Object.fromEntries(
+    OPTIONS.map((spec) => [
+      spec.key,
+      Array.isArray(spec.defaultValue) ? [...spec.defaultValue] : spec.defaultValue,
+    ]),
+  ) as unknown as NodeConfig;
+}
+
+/**
+ * Rules between settings, checked after each is valid on its own. Returns every problem found.
+ */
+export function crossCheck(config: NodeConfig): string[] {
+  const problems: string[] = [];
+  const roles = [config.persistence && "--persistence", config.validator && "--validator"].filter(
+    Boolean,
+  );
+  if (config.ethPrivateKey !== undefined && config.ethKeystore !== undefined)
+    problems.push("give --eth-private-key or --eth-keystore, not both");
+  if (config.ethKeystore !== undefined && config.ethKeystorePasswordFile === undefined)
+    problems.push("--eth-keystore needs --eth-keystore-password-file");
+  if (roles.length > 0 && config.ethProvider === undefined)
+    problems.push(`${roles.join(" and ")} need --eth-provider`);
+  if (
+    config.ethProvider !== undefined &&
+    config.ethPrivateKey === undefined &&
+    config.ethKeystore === undefined
+  )
+    problems.push("--eth-provider needs an account: --eth-private-key or --eth-keystore");
+  if (config.persistence && config.circuitDir === undefined)
+    problems.push("--persistence needs --circuit-dir (the circuit the host proves with)");
+  if (config.validatorGroups === undefined && config.validatorGroupIndex !== 0)
+    problems.push("--validator-group-index needs --validator-groups");
+  if (config.validatorGroups !== undefined && config.validatorGroupIndex >= config.validatorGroups)
+    problems.push(
+      `--validator-group-index must be below --validator-groups (${config.validatorGroups})`,
+    );
+  return problems;
+}

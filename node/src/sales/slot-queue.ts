@@ -120,6 +120,15 @@ export class SlotQueue {
       if (key.startsWith(`${requestId}/`)) controller.abort();
   }
 
+  /** Drops queued (not running) slots of a request, or one slot of it: they were filled by someone. */
+  dropQueued(requestId: string, slotIndex?: number): void {
+    for (const [key, item] of this.#items) {
+      if (item.requestId === requestId && (slotIndex === undefined || item.slotIndex === slotIndex))
+        this.#items.delete(key);
+    }
+    if (this.#isIdle()) for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
   pause(): void {
     this.#paused = true;
   }

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pino } from "pino";
-import type { NodeConfig } from "../../../node/src/config/options.js";
+import { type NodeConfig, defaultConfig } from "../../../node/src/config/options.js";
 import { HoldfastNode } from "../../../node/src/node.js";
 import { inThreadBlockRoots } from "../../../node/src/slots/hasher.js";
 import { referenceTrees } from "../../helpers/reference-trees.js";
@@ -13,6 +13,7 @@ export async function startTestNode(
 ): Promise<{ node: HoldfastNode; url: string; dataDir: string; stop(): Promise<void> }> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "holdfast-api-"));
   const config: NodeConfig = {
+    ...defaultConfig(),
     dataDir,
     apiPort: 0,
     apiBindAddress: "127.0.0.1",

@@ -4,7 +4,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { loadConfig } from "../../../node/src/config/load.js";
 import { parseBytes } from "../../../node/src/config/options.js";
-import { isHoldfastError } from "../../../node/src/errors.js";
+import { HoldfastError, isHoldfastError } from "../../../node/src/errors.js";
 
 async function configError(promise: Promise<unknown>): Promise<string> {
   try {
@@ -40,7 +40,71 @@ describe("node configuration", function () {
       announceAddrs: [],
       bootstrapNodes: [],
       networkTimeout: 30_000,
+      ethProvider: undefined,
+      ethPrivateKey: undefined,
+      ethKeystore: undefined,
+      ethKeystorePasswordFile: undefined,
+      marketplaceAddress: undefined,
+      ethConfirmations: 1,
+      ethPollInterval: 2_000,
+      ethMaxLogRange: 2_000,
+      persistence: false,
+      circuitDir: undefined,
+      salesWorkers: 2,
+      validator: false,
+      validatorGroups: undefined,
+      validatorGroupIndex: 0,
     });
+  });
+
+  it("takes the marketplace settings and checks the rules between them", async function () {
+    const key = `0x${"11".repeat(32)}`;
+    const config = await loadConfig({
+      flags: {
+        "eth-provider": "http://127.0.0.1:8545",
+        "eth-private-key": key,
+        "marketplace-address": `0x${"ab".repeat(20)}`,
+        persistence: true,
+        "circuit-dir": "build/dev",
+      },
+      env: {
+        HOLDFAST_VALIDATOR: "true",
+        HOLDFAST_VALIDATOR_GROUPS: "4",
+        HOLDFAST_VALIDATOR_GROUP_INDEX: "3",
+      },
+    });
+    expect(config.persistence).to.equal(true);
+    expect(config.validator).to.equal(true);
+    expect([config.validatorGroups, config.validatorGroupIndex]).to.deep.equal([4, 3]);
+
+    const refused = async (flags: Record<string, string | boolean>, env = {}) => {
+      const error = await loadConfig({ flags, env }).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(HoldfastError);
+      return (error as HoldfastError).message;
+    };
+    expect(await refused({ persistence: true })).to.match(/--persistence need --eth-provider/);
+    expect(await refused({ "eth-provider": "http://127.0.0.1:8545" })).to.match(/needs an account/);
+    expect(await refused({ "eth-provider": "ftp://x" })).to.match(
+      /--eth-provider: must be an http/,
+    );
+    expect(await refused({ "eth-private-key": "0x12" })).to.match(/64 hex digits/);
+    expect(await refused({ "marketplace-address": "0x12" })).to.match(/40 hex digits/);
+    expect(
+      await refused({
+        "eth-provider": "http://127.0.0.1:8545",
+        "eth-private-key": key,
+        persistence: true,
+      }),
+    ).to.match(/--persistence needs --circuit-dir/);
+    expect(await refused({ "validator-groups": "2", "validator-group-index": "2" })).to.match(
+      /must be below --validator-groups \(2\)/,
+    );
+    expect(await refused({ "validator-group-index": "1" })).to.match(
+      /--validator-group-index needs --validator-groups/,
+    );
+    expect(await refused({}, { HOLDFAST_PERSISTENCE: "maybe" })).to.match(
+      /HOLDFAST_PERSISTENCE: must be true or false/,
+    );
   });
 
   it("takes repeated, comma-separated or JSON-array multiaddrs and validates each", async function () {

@@ -243,11 +243,15 @@ export class DataService {
     return decodeManifest(bytes);
   }
 
-  private async reader(treeCid: string, signal?: AbortSignal): Promise<TreeReader> {
+  private async reader(
+    treeCid: string,
+    signal?: AbortSignal,
+    options: { readRuns?: boolean } = {},
+  ): Promise<TreeReader> {
     const record = await this.repository.tree(treeCid);
     if (!record)
       throw new HoldfastError("ERR_NOT_FOUND", `the blocks of tree ${treeCid} are not stored here`);
-    const reader = new TreeReader(this.packsDir, record);
+    const reader = new TreeReader(this.packsDir, record, options);
     try {
       await reader.verifyRoot(signal);
       return reader;
@@ -266,7 +270,7 @@ export class DataService {
     options: { signal?: AbortSignal } = {},
   ): Promise<{ manifest: Manifest; stream: AsyncIterable<Uint8Array> }> {
     const manifest = await this.manifest(cid);
-    const reader = await this.reader(manifest.treeCid, options.signal);
+    const reader = await this.reader(manifest.treeCid, options.signal, { readRuns: true });
     const log = this.log;
     async function* stream() {
       try {

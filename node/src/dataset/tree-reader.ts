@@ -32,9 +32,14 @@ export class TreeReader {
   private run: Run | undefined;
   private lastIndex = -2;
 
+  /**
+   * `readRuns`: read blocks asked for in index order in runs (a download). Off for long-lived
+   * readers, which would otherwise keep a run's buffer.
+   */
   constructor(
     private readonly packsDir: string,
     readonly record: TreeRecord,
+    private readonly options: { readRuns?: boolean } = {},
   ) {}
 
   get blocksCount(): number {
@@ -110,12 +115,12 @@ export class TreeReader {
   }
 
   /**
-   * The block's bytes, checked against its digest: ERR_CORRUPT_BLOCK if missing or altered. Blocks
-   * read in index order come from runs read with one call (a view into the run: read only).
+   * The block's bytes, checked against its digest: ERR_CORRUPT_BLOCK if missing or altered. With
+   * `readRuns`, blocks read in index order come from runs read with one call (views into the run).
    */
   async readVerified(index: number): Promise<Uint8Array> {
     const { segment, offset } = this.locate(index);
-    const sequential = index === this.lastIndex + 1;
+    const sequential = this.options.readRuns === true && index === this.lastIndex + 1;
     this.lastIndex = index;
     if (!("pack" in segment)) return ZERO_BLOCK.slice();
     let block: Uint8Array;
@@ -152,6 +157,8 @@ export class TreeReader {
       run = { pack, start: offset, count, bytes };
       this.run = run;
     }
+    // The run's last block lets the run go: no buffer is kept once it is read.
+    if (offset === run.start + run.count - 1 && this.run === run) this.run = undefined;
     const at = (offset - run.start) * BLOCK_SIZE;
     return (await run.bytes).subarray(at, at + BLOCK_SIZE);
   }

@@ -66,9 +66,9 @@ function emitSbox(m: ModuleBuilder, ways: 1 | 2): FunctionBuilder {
   const F = new FieldEmitter(f);
   const xs = f.params.map((ptr) => ({ ptr, x: F.element(), x2: F.element(), x4: F.element() }));
   for (const { ptr, x } of xs) F.load(x, ptr, 0);
-  for (const { x, x2 } of xs) F.squareLoose(x2, x);
-  for (const { x2, x4 } of xs) F.squareLoose(x4, x2);
-  for (const { x, x4 } of xs) F.mulLoose(x, x4, x);
+  F.productsLoose(xs.map(({ x, x2 }) => ({ out: x2, a: x, b: "square" as const })));
+  F.productsLoose(xs.map(({ x2, x4 }) => ({ out: x4, a: x2, b: "square" as const })));
+  F.productsLoose(xs.map(({ x, x4 }) => ({ out: x, a: x4, b: x })));
   for (const { ptr, x } of xs) F.store(ptr, 0, x);
   return f;
 }
@@ -283,7 +283,7 @@ export function generateKernel(): Uint8Array {
 
   // permute(io): the three 32-byte elements at io are replaced by their permutation.
   {
-    const f = m.addFunction("permute", ["i32"], null, { exported: true });
+    const f = m.addFunction("permute", ["i32"], null);
     const io = f.params[0]!;
     const F = new FieldEmitter(f);
     const state = f.local("i32");
@@ -304,7 +304,7 @@ export function generateKernel(): Uint8Array {
 
   // sponge(src, n, rate, dst): dst = sponge over the n 32-byte elements at src.
   {
-    const f = m.addFunction("sponge", ["i32", "i32", "i32", "i32"], null, { exported: true });
+    const f = m.addFunction("sponge", ["i32", "i32", "i32", "i32"], null);
     const [src, n, rate, dst] = f.params as [Local, Local, Local, Local];
     const i = f.local("i32");
     const lane = f.local("i32");
@@ -386,7 +386,7 @@ export function generateKernel(): Uint8Array {
   // hashCells(src, cellSize, count, dst): dst[i] = the hash of cell i, for count consecutive
   // cells; two cells at a time, the last one alone when count is odd.
   {
-    const f = m.addFunction("hashCells", ["i32", "i32", "i32", "i32"], null, { exported: true });
+    const f = m.addFunction("hashCells", ["i32", "i32", "i32", "i32"], null);
     const [src, cellSize, count, dst] = f.params as [Local, Local, Local, Local];
     const i = f.local("i32");
     const pairs = f.local("i32");
@@ -446,7 +446,7 @@ export function generateKernel(): Uint8Array {
   // compressions at a time. dst may equal src: outputs j and j + 1 are written after inputs
   // 2j .. 2j + 3 were read, and no later step reads below input 2j + 4.
   {
-    const f = m.addFunction("merkleLayer", ["i32", "i32", "i32", "i32"], null, { exported: true });
+    const f = m.addFunction("merkleLayer", ["i32", "i32", "i32", "i32"], null);
     const [src, n, bottom, dst] = f.params as [Local, Local, Local, Local];
     const i = f.local("i32");
     const outputAt = (offset: number) =>

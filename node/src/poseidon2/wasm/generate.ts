@@ -283,7 +283,7 @@ export function generateKernel(): Uint8Array {
 
   // permute(io): the three 32-byte elements at io are replaced by their permutation.
   {
-    const f = m.addFunction("permute", ["i32"], null);
+    const f = m.addFunction("permute", ["i32"], null, { exported: true });
     const io = f.params[0]!;
     const F = new FieldEmitter(f);
     const state = f.local("i32");
@@ -304,7 +304,7 @@ export function generateKernel(): Uint8Array {
 
   // sponge(src, n, rate, dst): dst = sponge over the n 32-byte elements at src.
   {
-    const f = m.addFunction("sponge", ["i32", "i32", "i32", "i32"], null);
+    const f = m.addFunction("sponge", ["i32", "i32", "i32", "i32"], null, { exported: true });
     const [src, n, rate, dst] = f.params as [Local, Local, Local, Local];
     const i = f.local("i32");
     const lane = f.local("i32");
@@ -386,7 +386,7 @@ export function generateKernel(): Uint8Array {
   // hashCells(src, cellSize, count, dst): dst[i] = the hash of cell i, for count consecutive
   // cells; two cells at a time, the last one alone when count is odd.
   {
-    const f = m.addFunction("hashCells", ["i32", "i32", "i32", "i32"], null);
+    const f = m.addFunction("hashCells", ["i32", "i32", "i32", "i32"], null, { exported: true });
     const [src, cellSize, count, dst] = f.params as [Local, Local, Local, Local];
     const i = f.local("i32");
     const pairs = f.local("i32");
@@ -446,7 +446,7 @@ export function generateKernel(): Uint8Array {
   // compressions at a time. dst may equal src: outputs j and j + 1 are written after inputs
   // 2j .. 2j + 3 were read, and no later step reads below input 2j + 4.
   {
-    const f = m.addFunction("merkleLayer", ["i32", "i32", "i32", "i32"], null);
+    const f = m.addFunction("merkleLayer", ["i32", "i32", "i32", "i32"], null, { exported: true });
     const [src, n, bottom, dst] = f.params as [Local, Local, Local, Local];
     const i = f.local("i32");
     const outputAt = (offset: number) =>

@@ -59,7 +59,10 @@ function forLoop(
  * function of its own rather than inlined into the rounds: with fewer live locals V8 allocates
  * registers much better, which more than pays for the call and the loads and stores (the whole
  * permutation went from about 77,000 to 91,000 per CPU second here). With two elements their
- * operations alternate.
+ * products are emitted side by side, column by column (FieldEmitter.productsLoose). Three or more
+ * side by side (all lanes of a full round at once) made V8 spill most limbs: 1,900 instead of
+ * 1,340 machine instructions per S-box and a slower permutation, so full rounds call this once
+ * per lane.
  */
 function emitSbox(m: ModuleBuilder, ways: 1 | 2): FunctionBuilder {
   const f = m.addFunction(`sbox${ways}`, Array<"i32">(ways).fill("i32"), null);

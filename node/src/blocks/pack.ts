@@ -8,12 +8,16 @@ import { randomBytes } from "node:crypto";
 import { type FileHandle, open, rm } from "node:fs/promises";
 import path from "node:path";
 import { HoldfastError } from "../errors.js";
-import type { BlockPool } from "./block-pool.js";
 import { BLOCK_SIZE } from "./constants.js";
 
 export const DIGEST_SIZE = 32;
-const LEAF_FLUSH = 2048; // digests buffered before a write: 64 KiB
-const BLOCK_BATCH = 16; // appended blocks gathered into one writev: 1 MiB
+const LEAF_FLUSH = 2048; // digests gathered before a write: 64 KiB
+const WRITE_BATCH = 2 ** 20; // appended bytes gathered into one writev
+const MAX_IOVECS = 1024; // pieces per writev (Linux IOV_MAX)
+// Appended bytes handed to the file but not yet written, and writes in flight: the writer's memory
+// bound. Several writes in flight keep the caller from stalling on one slow write to the page cache.
+const MAX_IN_FLIGHT_BYTES = 8 * 2 ** 20;
+const MAX_IN_FLIGHT_WRITES = 16;
 
 export function newPackId(): string {
   return randomBytes(12).toString("hex");
@@ -23,19 +27,24 @@ export function packFiles(dir: string, id: string): { blocks: string; leaves: st
   return { blocks: path.join(dir, `${id}.blocks`), leaves: path.join(dir, `${id}.leaves`) };
 }
 
-/** Writes one pack: sequential appends (uploads) or writes at positions (parity). */
+/**
+ * Writes one pack: appended bytes and digests in order (uploads), or blocks at positions (parity).
+ * Appends do not wait for the disk: they are gathered into 1 MiB `writev` batches, several in
+ * flight; a caller streams bytes in and awaits `drain()` only when the writer is `congested`.
+ */
 export class PackWriter {
   private appended = 0;
   private leafBuffer = new Uint8Array(LEAF_FLUSH * DIGEST_SIZE);
   private leafBuffered = 0;
-  private leafBufferStart = 0;
+  private leafPosition = 0;
   private closed = false;
-  /** Appended blocks not yet handed to the file, and the one batch write in flight. */
+  /** Appended bytes not yet handed to the file, and where they go in it. */
   private batch: Uint8Array[] = [];
-  private inFlight: Promise<unknown> = Promise.resolve();
-
-  /** Appended blocks go back here once written (see BlockPool). */
-  pool: BlockPool | undefined;
+  private batchBytes = 0;
+  private batchPosition = 0;
+  private readonly writes = new Set<Promise<void>>();
+  private inFlightBytes = 0;
+  private failure: { error: unknown } | undefined;
 
   private constructor(
     readonly id: string,
@@ -57,39 +66,85 @@ export class PackWriter {
     }
   }
 
-  /** Blocks appended so far. */
+  /** Blocks appended so far (digests given). */
   get count(): number {
     return this.appended;
   }
 
   /**
-   * Appends a block. The caller must not change `block` afterwards: blocks are gathered into 1 MiB
-   * batches written with one writev each, with one batch in flight while the next is hashed.
+   * The next bytes of the block file. They are kept, not copied, until written: the caller must
+   * not change them afterwards. Throws if an earlier write failed.
    */
-  async append(block: Uint8Array, digest: Uint8Array): Promise<void> {
-    checkBlock(block, digest);
-    this.appended++;
-    this.batch.push(block);
-    if (this.batch.length === BLOCK_BATCH) await this.flushBlocks();
-    this.leafBuffer.set(digest, this.leafBuffered * DIGEST_SIZE);
-    if (++this.leafBuffered === LEAF_FLUSH) await this.flushLeaves();
+  appendBytes(bytes: Uint8Array): void {
+    this.throwIfFailed();
+    this.batch.push(bytes);
+    this.batchBytes += bytes.length;
+    if (this.batchBytes >= WRITE_BATCH || this.batch.length === MAX_IOVECS) this.writeBatch();
   }
 
-  private async flushBlocks(): Promise<void> {
-    await this.inFlight;
-    if (this.batch.length === 0) return;
-    const position = (this.appended - this.batch.length) * BLOCK_SIZE;
-    const expected = this.batch.length * BLOCK_SIZE;
-    const written = this.batch;
-    const write = this.blocks.writev(written, position).then(({ bytesWritten }) => {
-      for (const block of written) this.pool?.give(block);
-      if (bytesWritten !== expected)
-        throw new Error(`short write to pack ${this.id}: ${bytesWritten} of ${expected} bytes`);
-    });
+  /** The digest of the block whose last byte was just appended (copied). */
+  appendDigest(digest: Uint8Array): void {
+    if (digest.length !== DIGEST_SIZE) throw new RangeError(`a digest is ${DIGEST_SIZE} bytes`);
+    const end = this.batchPosition + this.batchBytes;
+    if (end !== (this.appended + 1) * BLOCK_SIZE) {
+      throw new RangeError(
+        `a digest must follow exactly one block: ${end} bytes appended for block ${this.appended}`,
+      );
+    }
+    this.appended++;
+    this.leafBuffer.set(digest, this.leafBuffered * DIGEST_SIZE);
+    if (++this.leafBuffered === LEAF_FLUSH) this.writeLeaves();
+  }
+
+  /** True when the caller should await `drain()` before appending more. */
+  get congested(): boolean {
+    return this.inFlightBytes >= MAX_IN_FLIGHT_BYTES || this.writes.size >= MAX_IN_FLIGHT_WRITES;
+  }
+
+  /** Waits until the writer is not congested; throws if a write failed. */
+  async drain(): Promise<void> {
+    while (this.congested) await Promise.race(this.writes);
+    this.throwIfFailed();
+  }
+
+  private writeBatch(): void {
+    if (this.batchBytes === 0) return;
+    const [buffers, bytes, position] = [this.batch, this.batchBytes, this.batchPosition];
     this.batch = [];
-    // Errors surface on the next flush or at finish; never left unobserved.
-    this.inFlight = write;
-    write.catch(() => undefined);
+    this.batchBytes = 0;
+    this.batchPosition += bytes;
+    this.track(this.blocks.writev(buffers, position), bytes);
+  }
+
+  private writeLeaves(): void {
+    if (this.leafBuffered === 0) return;
+    const bytes = this.leafBuffered * DIGEST_SIZE;
+    this.track(this.leaves.write(this.leafBuffer, 0, bytes, this.leafPosition), bytes);
+    this.leafPosition += bytes;
+    this.leafBuffer = new Uint8Array(LEAF_FLUSH * DIGEST_SIZE); // the old one is being written
+    this.leafBuffered = 0;
+  }
+
+  /** Follows a write to its end; the first failure is kept and thrown by the next call. */
+  private track(write: Promise<{ bytesWritten: number }>, bytes: number): void {
+    this.inFlightBytes += bytes;
+    const done = write
+      .then(({ bytesWritten }) => {
+        if (bytesWritten !== bytes)
+          throw new Error(`short write to pack ${this.id}: ${bytesWritten} of ${bytes} bytes`);
+      })
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      })
+      .finally(() => {
+        this.inFlightBytes -= bytes;
+        this.writes.delete(done);
+      });
+    this.writes.add(done);
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
   }
 
   /** Writes a block at a position; for packs filled out of order (parity). Not mixed with append. */
@@ -99,19 +154,17 @@ export class PackWriter {
     await this.leaves.write(digest, 0, DIGEST_SIZE, position * DIGEST_SIZE);
   }
 
-  private async flushLeaves(): Promise<void> {
-    if (this.leafBuffered === 0) return;
-    const bytes = this.leafBuffered * DIGEST_SIZE;
-    await this.leaves.write(this.leafBuffer, 0, bytes, this.leafBufferStart * DIGEST_SIZE);
-    this.leafBufferStart += this.leafBuffered;
-    this.leafBuffered = 0;
-  }
-
   /** Makes the pack durable (data and digests on disk) and closes it. */
   async finish(): Promise<void> {
-    await this.flushBlocks();
-    await this.inFlight;
-    await this.flushLeaves();
+    this.writeBatch();
+    this.writeLeaves();
+    await Promise.all(this.writes);
+    this.throwIfFailed();
+    if (this.batchPosition !== this.appended * BLOCK_SIZE) {
+      throw new RangeError(
+        `pack ${this.id} has ${this.batchPosition} bytes for ${this.appended} blocks`,
+      );
+    }
     await Promise.all([this.blocks.datasync(), this.leaves.datasync()]);
     await this.close();
     await syncDirectory(this.dir);
@@ -119,7 +172,7 @@ export class PackWriter {
 
   /** Closes and deletes the pack: nothing of a failed write is left behind. */
   async discard(): Promise<void> {
-    await this.inFlight.catch(() => undefined);
+    await Promise.all(this.writes);
     await this.close().catch(() => undefined);
     await removePack(this.dir, this.id);
   }
@@ -165,6 +218,19 @@ export class PackReader {
       );
     }
     return into;
+  }
+
+  /** `count` blocks from `position` on, concatenated, read with one call. */
+  async readBlocks(position: number, count: number): Promise<Uint8Array> {
+    const out = new Uint8Array(count * BLOCK_SIZE);
+    const { bytesRead } = await this.blocks.read(out, 0, out.length, position * BLOCK_SIZE);
+    if (bytesRead !== out.length) {
+      throw new HoldfastError(
+        "ERR_CORRUPT_BLOCK",
+        `pack ${this.id} is truncated within blocks ${position} to ${position + count - 1}`,
+      );
+    }
+    return out;
   }
 
   /** `count` digests from `position` on, concatenated. */

@@ -127,6 +127,7 @@ export class MarketplaceClient {
   readonly contract: Marketplace;
   readonly #token: Contract;
   readonly #tx: TransactionManager | undefined;
+  #allowanceLock: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly provider: Provider,
@@ -329,12 +330,8 @@ export class MarketplaceClient {
   ): Promise<{ requestId: string; receipt: TransactionReceipt }> {
     const { ask } = request;
     const price = ask.slots * ask.duration * ask.pricePerBytePerSecond * ask.slotSize;
-    await this.#approve(price, "approve the request's price", signal);
-    const receipt = await this.#send(
-      "requestStorage",
-      [request],
-      `requestStorage ${requestIdOf(request)}`,
-      signal,
+    const receipt = await this.#spending(price, "approve the request's price", signal, () =>
+      this.#send("requestStorage", [request], `requestStorage ${requestIdOf(request)}`, signal),
     );
     return { requestId: requestIdOf(request), receipt };
   }
@@ -356,12 +353,17 @@ export class MarketplaceClient {
     collateral: bigint,
     signal?: AbortSignal,
   ) {
-    await this.#approve(collateral, `approve collateral of ${requestId}/${slotIndex}`, signal);
-    return this.#send(
-      "fillSlot",
-      [requestId, slotIndex, proof],
-      `fillSlot ${requestId}/${slotIndex}`,
+    return this.#spending(
+      collateral,
+      `approve collateral of ${requestId}/${slotIndex}`,
       signal,
+      () =>
+        this.#send(
+          "fillSlot",
+          [requestId, slotIndex, proof],
+          `fillSlot ${requestId}/${slotIndex}`,
+          signal,
+        ),
     );
   }
 
@@ -497,6 +499,25 @@ export class MarketplaceClient {
     if (!this.account)
       throw new HoldfastError("ERR_INVALID_ARGUMENT", "this client has no signing account");
     return this.account;
+  }
+
+  /**
+   * Approves `amount`, then runs `spend`, with no other approval of this account in between: an
+   * approval replaces the allowance, so a concurrent one (the host role's collateral while the
+   * client role requests storage, or two requests) would otherwise leave the first too little.
+   */
+  #spending<T>(
+    amount: bigint,
+    description: string,
+    signal: AbortSignal | undefined,
+    spend: () => Promise<T>,
+  ): Promise<T> {
+    const run = this.#allowanceLock.then(async () => {
+      await this.#approve(amount, description, signal);
+      return spend();
+    });
+    this.#allowanceLock = run.catch(() => {});
+    return run;
   }
 
   async #approve(amount: bigint, description: string, signal?: AbortSignal) {

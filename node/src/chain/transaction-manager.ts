@@ -4,6 +4,7 @@ import {
   type Signer,
   type TransactionReceipt,
   type TransactionRequest,
+  Transaction,
   isCallException,
 } from "ethers";
 import { describeRevert, revertDataOf } from "./revert-reason.js";
@@ -239,8 +240,19 @@ export class TransactionManager {
   ): Promise<string> {
     this.#chainId ??= (await this.#provider.getNetwork()).chainId;
     const signed = await this.#signer.signTransaction({ ...tx, type: 2, chainId: this.#chainId });
-    const response = await this.#provider.broadcastTransaction(signed);
-    return response.hash;
+    const hash = Transaction.from(signed).hash!;
+    try {
+      await this.#provider.broadcastTransaction(signed);
+    } catch (error) {
+      // A failure here need not be a refusal: ethers reads the block number alongside the broadcast
+      // (and shares a failed read for 250 ms), and an answer can be lost. A transaction the node
+      // knows was sent; treating it as refused would reuse its nonce.
+      if (revertDataOf(error) !== undefined) throw error;
+      const known = await this.#provider.getTransaction(hash).catch(() => null);
+      if (!known) throw error;
+      this.#options.log("tx-broadcast-error-ignored", { hash, error: errorMessage(error) });
+    }
+    return hash;
   }
 }
 

@@ -4,12 +4,11 @@
  * records (store/), erasure coding (erasure/) and slot trees (slots/); the API and CLI only call it.
  */
 import { type FileHandle, mkdir, open, readdir, rm } from "node:fs/promises";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import path from "node:path";
-import { ZERO_BLOCK, parseCid, sha256 } from "../blocks/cid.js";
+import { ZERO_BLOCK, parseCid } from "../blocks/cid.js";
 import { BLOCK_SIZE } from "../blocks/constants.js";
-import { BlockPool } from "../blocks/block-pool.js";
-import { chunkBlocks } from "../blocks/chunker.js";
+import { BlockSplitter } from "../blocks/chunker.js";
 import { PackWriter, removePack, syncDirectory } from "../blocks/pack.js";
 import { Sha256TreeBuilder, treeCidFromRoot } from "../blocks/sha256-tree.js";
 import { HoldfastError, throwIfAborted } from "../errors.js";
@@ -70,7 +69,6 @@ export interface CellProof {
 }
 
 const NO_LOG = { info() {}, warn() {} };
-const PER_BLOCK = packBytes(1);
 
 export class DataService {
   private constructor(
@@ -138,7 +136,8 @@ export class DataService {
   /**
    * Stores a byte stream as a dataset and returns its manifest id. The blocks go to a new pack;
    * the dataset becomes visible only in the final commit, so a failure or crash before it leaves
-   * nothing that a restart would show.
+   * nothing that a restart would show. The chunks of `source` are written as they are, not copied:
+   * a source must not change a chunk after yielding it.
    */
   async upload(
     source: AsyncIterable<Uint8Array>,
@@ -146,32 +145,52 @@ export class DataService {
     options: { signal?: AbortSignal } = {},
   ): Promise<{ cid: string; manifest: Manifest }> {
     const pack = await PackWriter.create(this.packsDir);
-    const pool = new BlockPool();
-    pack.pool = pool;
     let reserved = 0;
     let committed = false;
+    // Reserves quota for the blocks `bytes` of stream fill, before they are written.
+    const reserveFor = (bytes: number) => {
+      const needed = packBytes(Math.max(1, Math.ceil(bytes / BLOCK_SIZE))) - reserved;
+      if (needed <= 0) return;
+      this.repository.quota.reserve(needed);
+      reserved += needed;
+    };
     try {
-      const progress = { bytes: 0 };
-      const tree = new Sha256TreeBuilder();
       const maxBytes = this.options.maxUploadBytes ?? Number.MAX_SAFE_INTEGER;
-      for await (const block of chunkBlocks(source, {
-        maxBytes,
-        signal: options.signal,
-        progress,
-        pool,
-      })) {
-        this.repository.quota.reserve(PER_BLOCK);
-        reserved += PER_BLOCK;
-        const digest = sha256(block);
-        tree.push(digest);
-        await pack.append(block, digest);
+      const tree = new Sha256TreeBuilder();
+      // Each block is hashed and written from the views of the chunks it spans: no copies.
+      let hash = createHash("sha256");
+      const splitter = new BlockSplitter({
+        piece(bytes) {
+          hash.update(bytes);
+          pack.appendBytes(bytes);
+        },
+        blockEnd() {
+          const digest = hash.digest();
+          hash = createHash("sha256");
+          tree.push(digest);
+          pack.appendDigest(digest);
+        },
+      });
+      for await (const chunk of source) {
+        throwIfAborted(options.signal);
+        if (splitter.bytes + chunk.length > maxBytes) {
+          throw new HoldfastError(
+            "ERR_UPLOAD_TOO_LARGE",
+            `the upload exceeds the limit of ${maxBytes} bytes`,
+          );
+        }
+        reserveFor(splitter.bytes + chunk.length);
+        splitter.push(chunk);
+        if (pack.congested) await pack.drain();
       }
       throwIfAborted(options.signal);
+      reserveFor(splitter.bytes);
+      splitter.end();
       const manifest: Manifest = {
         treeCid: treeCidFromRoot(tree.root()).toString(),
         blocksCount: pack.count,
         blockSize: BLOCK_SIZE,
-        datasetSize: progress.bytes,
+        datasetSize: splitter.bytes,
       };
       if (meta.filename) manifest.filename = meta.filename;
       if (meta.mimetype) manifest.mimetype = meta.mimetype;
@@ -224,11 +243,15 @@ export class DataService {
     return decodeManifest(bytes);
   }
 
-  private async reader(treeCid: string, signal?: AbortSignal): Promise<TreeReader> {
+  private async reader(
+    treeCid: string,
+    signal?: AbortSignal,
+    options: { readRuns?: boolean } = {},
+  ): Promise<TreeReader> {
     const record = await this.repository.tree(treeCid);
     if (!record)
       throw new HoldfastError("ERR_NOT_FOUND", `the blocks of tree ${treeCid} are not stored here`);
-    const reader = new TreeReader(this.packsDir, record);
+    const reader = new TreeReader(this.packsDir, record, options);
     try {
       await reader.verifyRoot(signal);
       return reader;
@@ -247,7 +270,7 @@ export class DataService {
     options: { signal?: AbortSignal } = {},
   ): Promise<{ manifest: Manifest; stream: AsyncIterable<Uint8Array> }> {
     const manifest = await this.manifest(cid);
-    const reader = await this.reader(manifest.treeCid, options.signal);
+    const reader = await this.reader(manifest.treeCid, options.signal, { readRuns: true });
     const log = this.log;
     async function* stream() {
       try {

@@ -11,6 +11,14 @@ import { HoldfastError, throwIfAborted } from "../errors.js";
 import type { Segment, TreeRecord } from "../store/records.js";
 
 const LEAF_CHUNK = 2048;
+const RUN_BLOCKS = 16; // blocks read together (1 MiB) when reading in order
+
+interface Run {
+  pack: string;
+  start: number;
+  count: number;
+  bytes: Promise<Uint8Array>;
+}
 
 interface Located {
   segment: Segment;
@@ -20,10 +28,18 @@ interface Located {
 export class TreeReader {
   private readonly packs = new Map<string, Promise<PackReader>>();
   private leafCache: { pack: string; start: number; bytes: Uint8Array } | undefined;
+  /** Reading in index order (a download) reads runs of blocks with one call; others read one. */
+  private run: Run | undefined;
+  private lastIndex = -2;
 
+  /**
+   * `readRuns`: read blocks asked for in index order in runs (a download). Off for long-lived
+   * readers, which would otherwise keep a run's buffer.
+   */
   constructor(
     private readonly packsDir: string,
     readonly record: TreeRecord,
+    private readonly options: { readRuns?: boolean } = {},
   ) {}
 
   get blocksCount(): number {
@@ -98,13 +114,23 @@ export class TreeReader {
     }
   }
 
-  /** The block's bytes, checked against its digest: ERR_CORRUPT_BLOCK if missing or altered. */
+  /**
+   * The block's bytes, checked against its digest: ERR_CORRUPT_BLOCK if missing or altered. With
+   * `readRuns`, blocks read in index order come from runs read with one call (views into the run).
+   */
   async readVerified(index: number): Promise<Uint8Array> {
     const { segment, offset } = this.locate(index);
+    const sequential = this.options.readRuns === true && index === this.lastIndex + 1;
+    this.lastIndex = index;
     if (!("pack" in segment)) return ZERO_BLOCK.slice();
     let block: Uint8Array;
     try {
-      block = await (await this.pack(segment.pack)).readBlock(offset, new Uint8Array(BLOCK_SIZE));
+      const one = async () =>
+        (await this.pack(segment.pack)).readBlock(offset, new Uint8Array(BLOCK_SIZE));
+      // A run that cannot be read whole (a truncated pack) falls back to this block alone.
+      block = sequential
+        ? await this.fromRun(segment.pack, segment.count, offset).catch(one)
+        : await one();
     } catch (error) {
       throw new HoldfastError(
         "ERR_CORRUPT_BLOCK",
@@ -120,6 +146,21 @@ export class TreeReader {
       );
     }
     return block;
+  }
+
+  private async fromRun(pack: string, packBlocks: number, offset: number): Promise<Uint8Array> {
+    let run = this.run;
+    if (!run || run.pack !== pack || offset < run.start || offset >= run.start + run.count) {
+      const count = Math.min(RUN_BLOCKS, packBlocks - offset);
+      const bytes = this.pack(pack).then((reader) => reader.readBlocks(offset, count));
+      bytes.catch(() => undefined); // observed by every reader of the run
+      run = { pack, start: offset, count, bytes };
+      this.run = run;
+    }
+    // The run's last block lets the run go: no buffer is kept once it is read.
+    if (offset === run.start + run.count - 1 && this.run === run) this.run = undefined;
+    const at = (offset - run.start) * BLOCK_SIZE;
+    return (await run.bytes).subarray(at, at + BLOCK_SIZE);
   }
 
   async close(): Promise<void> {

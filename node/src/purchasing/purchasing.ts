@@ -96,6 +96,18 @@ export class Purchasing implements Role {
       cursorKey: CURSOR_KEY,
       store: context.cursors,
       startBlock,
+      // Not ProofSubmitted, by far the most frequent event, nor validator rewards.
+      names: [
+        "StorageRequested",
+        "SlotFilled",
+        "SlotFreed",
+        "RequestFulfilled",
+        "RequestCancelled",
+        "RequestFailed",
+        "FundsWithdrawn",
+        "SlotPaid",
+        "ProofMarkedMissing",
+      ],
       onEvents: (events) => role.#onEvents(events),
     });
     for (const record of role.#purchases.values()) {

@@ -27,6 +27,7 @@ import { type MarketplaceClient, slotIdOf } from "../chain/marketplace-client.js
 import type { MarketplaceEvent } from "../chain/marketplace-client.js";
 import type { LogPoller } from "../chain/log-poller.js";
 import { TransactionError } from "../chain/transaction-manager.js";
+import { HoldfastError } from "../errors.js";
 import type { Role, RoleContext } from "../marketplace.js";
 import { type ValidatorGroup, watchesSlot } from "./groups.js";
 import { type CheckOutcome, ValidatorMetrics } from "./metrics.js";
@@ -110,7 +111,7 @@ export class Validator implements Role {
   /** Loads the watched set and totals from the database and starts ticking. */
   static async start(context: RoleContext, options: ValidatorOptions = {}): Promise<Validator> {
     if (context.client.account === undefined)
-      throw new Error("the validator needs a signing account");
+      throw new HoldfastError("ERR_INVALID_CONFIG", "--validator needs an account to sign with");
     const store = new ValidatorStore(context.db);
     const validator = new Validator(
       context,

@@ -125,6 +125,24 @@ describe("MarketplaceClient on Hardhat's EVM", function () {
       );
     });
 
+    it("concurrent requests of one account each get their own allowance", async function () {
+      const client = await connect();
+      // The dearer request first: its approval must not be replaced by the cheaper one's.
+      const dear = exampleRequest(client.account!);
+      dear.ask.pricePerBytePerSecond = 10n;
+      const cheap = exampleRequest(client.account!);
+      const results = await Promise.all([
+        client.requestStorage(dear),
+        client.requestStorage(cheap),
+      ]);
+      expect(results.map((r) => r.requestId)).to.deep.equal([
+        requestIdOf(dear),
+        requestIdOf(cheap),
+      ]);
+      expect(await client.requestState(requestIdOf(dear))).to.equal("new");
+      expect(await client.requestState(requestIdOf(cheap))).to.equal("new");
+    });
+
     it("getRequest of an unknown id is undefined; requestState of one reverts", async function () {
       const client = await connect();
       const unknown = `0x${"ab".repeat(32)}`;

@@ -10,6 +10,7 @@ import {
   slotIdOf,
   testbed,
 } from "../../contracts/marketplace/testbed.js";
+import { startTestNode } from "../api/helpers.js";
 import { localWallet } from "../chain/accounts.js";
 import {
   datasetBytes,
@@ -102,6 +103,23 @@ describe("purchasing: requesting storage and following it on chain", function ()
     const one = await getJson<PurchaseView>(`${t.url}/storage/purchases/${purchase.id}`);
     expect(one.status).to.equal(200);
     expect(one.json.state).to.equal("submitted");
+  });
+
+  it("serves the requested dataset: a host fetches a slot by the request's content.cid", async function () {
+    const purchase = purchasing().list().at(-1)!;
+    const host = await startTestNode({
+      bootstrapNodes: [t.node.p2p.network.multiaddrs[0]!.toString()],
+      networkTimeout: 30_000,
+    });
+    try {
+      const fetched = await host.node.p2p.retrieval.fetchSlot(
+        toUtf8String(purchase.request.content.cid),
+        2,
+      );
+      expect(fetched.blocks).to.equal(2);
+    } finally {
+      await host.stop();
+    }
   });
 
   it("moves to started when hosts fill every slot, then to finished and withdraws", async function () {

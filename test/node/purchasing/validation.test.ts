@@ -171,6 +171,20 @@ describe("purchasing: bad requests are refused with a clear error and change not
     expect(error.message).to.match(/erasure coded with K=2 M=1, which is nodes=3 tolerance=1/);
   });
 
+  it("documents the routes in the OpenAPI document", async function () {
+    const { json } = await getJson<{
+      paths: Record<string, Record<string, { requestBody?: unknown }>>;
+    }>(`${t.url}/openapi.json`);
+    expect(Object.keys(json.paths)).to.include.members([
+      "/api/v1/storage/request/{cid}",
+      "/api/v1/storage/purchases",
+      "/api/v1/storage/purchases/{id}",
+    ]);
+    expect(JSON.stringify(json.paths["/api/v1/storage/request/{cid}"]!.post!.requestBody)).to.match(
+      /pricePerBytePerSecond/,
+    );
+  });
+
   it("answers 404 for an unknown purchase", async function () {
     const { status, json } = await getJson<{ error: { code: string } }>(
       `${t.url}/storage/purchases/0x${"00".repeat(32)}`,

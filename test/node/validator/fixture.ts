@@ -132,11 +132,25 @@ export async function validatorChain(connection: Connection) {
   const { ethers } = connection;
   const downtime = Number(tb.config.proofs.downtime);
 
-  /** Requests storage with `slots` slots (proof every period) and fills slot i by hosts[i]. */
-  async function filledRequest(slots: number, nonceFilter?: (request: Request) => boolean) {
-    let request = exampleRequest(d.actors.client.address);
-    request.ask.slots = BigInt(slots);
-    while (nonceFilter && !nonceFilter(request)) request = exampleRequest(d.actors.client.address);
+  /**
+   * Requests storage with `slots` slots (proof every period) and fills slot i by hosts[i]; draws
+   * new nonces until `accept` takes the request. `duration` in seconds (expiry: half of it).
+   */
+  async function filledRequest(
+    slots: number,
+    options: { accept?: (request: Request) => boolean; duration?: bigint } = {},
+  ) {
+    const draw = () => {
+      const request = exampleRequest(d.actors.client.address);
+      request.ask.slots = BigInt(slots);
+      if (options.duration !== undefined) {
+        request.ask.duration = options.duration;
+        request.expiry = options.duration / 2n;
+      }
+      return request;
+    };
+    let request = draw();
+    while (options.accept && !options.accept(request)) request = draw();
     const { requestId } = await tb.requestStorage(d, request);
     await tb.fillAll(d, request);
     const slotIds = Array.from({ length: slots }, (_, i) => slotIdOf(requestId, i));

@@ -144,6 +144,25 @@ describe("validator role", function () {
     ]);
   });
 
+  it("forgets the slots of a request that finished, without sending anything", async function () {
+    const connection = await network.create();
+    const chain = await validatorChain(connection);
+    const { d, ethers } = chain;
+    const { validator } = await start(ethers.provider, chain.address);
+    const account = (await validator.status()).account;
+    // Three periods long: it finishes (no event) while its slots are watched.
+    const { requestId, slotIds } = await chain.filledRequest(2, { duration: 360n });
+    await validator.tick();
+    expect(validator.watchedSlots).to.have.length(2);
+    const end = await d.marketplace.requestEnd(requestId);
+    while ((await chain.tb.latestTimestamp()) <= end) await chain.endPeriod();
+    await chain.mineToRequiredPointers(slotIds, chain.tb.periodOf(end));
+    await validator.tick();
+    expect(await d.marketplace.requestState(requestId)).to.equal(3n); // Finished
+    expect(validator.watchedSlots).to.have.length(0);
+    expect(await ethers.provider.getTransactionCount(account)).to.equal(0);
+  });
+
   it("splits slots between two validators by uint256(slotId) mod groups; each marks only its own", async function () {
     const connection = await network.create();
     const chain = await validatorChain(connection);
@@ -157,10 +176,12 @@ describe("validator role", function () {
       config: { ...groups, validatorGroupIndex: 1 },
     });
     // Five slots with at least two in each group, so the split is visible.
-    const { slotIds } = await chain.filledRequest(5, (request) => {
-      const ids = [0, 1, 2, 3, 4].map((i) => slotIdOf(chain.requestIdOf(request), i));
-      const odd = ids.filter((id) => BigInt(id) % 2n === 1n).length;
-      return odd >= 2 && odd <= 3;
+    const { slotIds } = await chain.filledRequest(5, {
+      accept(request) {
+        const ids = [0, 1, 2, 3, 4].map((i) => slotIdOf(chain.requestIdOf(request), i));
+        const odd = ids.filter((id) => BigInt(id) % 2n === 1n).length;
+        return odd >= 2 && odd <= 3;
+      },
     });
     const inGroup = (index: number) => slotIds.filter((id) => groupOfSlot(id, 2) === index);
     await first.validator.tick();
@@ -184,6 +205,45 @@ describe("validator role", function () {
     );
     expect(marks.every((m) => m.period === period)).to.equal(true);
     expect(marks).to.have.length(5);
+  });
+
+  it("two validators watching the same slots race: each proof is marked once and the loser only logs", async function () {
+    const connection = await network.create();
+    const chain = await validatorChain(connection);
+    const { ethers } = chain;
+    const a = await start(ethers.provider, chain.address);
+    const b = await start(ethers.provider, chain.address, { account: SECOND_VALIDATOR_ACCOUNT });
+    const { slotIds } = await chain.filledRequest(3);
+    await Promise.all([a.validator.tick(), b.validator.tick()]);
+    await chain.endPeriod();
+    const period = await chain.endPeriod();
+    await chain.mineToRequiredPointers(slotIds, period, 40);
+    await Promise.all([a.validator.tick(), b.validator.tick()]);
+    const marks = await chain.marks();
+    expect(marks.map((m) => m.slotId)).to.have.members(slotIds);
+    let marked = 0;
+    for (const { node } of [a, b]) {
+      const text = await (await fetch(`http://127.0.0.1:${node.metricsPort}/metrics`)).text();
+      const sample = (series: string) =>
+        Number(new RegExp(`^${series.replace(/[{}]/g, "\\$&")} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+      const outcome = (name: string) =>
+        sample(`holdfast_validator_checks_total{outcome="${name}"}`);
+      // Each validator settled every slot: it marked it, or found (or lost the race to) the other's mark.
+      expect(outcome("marked") + outcome("already_marked") + outcome("lost_race")).to.equal(3);
+      expect(text, "no validator errors").to.not.match(/^holdfast_validator_errors_total\{/m);
+      marked += outcome("marked");
+    }
+    expect(marked).to.equal(3);
+    // Both are settled for the period: another round of ticks sends nothing.
+    const nonces = async () =>
+      Promise.all(
+        [a, b].map(async (v) =>
+          ethers.provider.getTransactionCount((await v.validator.status()).account),
+        ),
+      );
+    const before = await nonces();
+    await Promise.all([a.validator.tick(), b.validator.tick()]);
+    expect(await nonces()).to.deep.equal(before);
   });
 
   it("follows the slots through a provider that refuses wide log ranges, and resumes after a restart without marking twice", async function () {

@@ -97,6 +97,77 @@ describe("devnet: a chain and node processes", function () {
     expect(human.stdout).to.match(/tokenBalance\s+1000000000000000000000000/);
   });
 
+  it("holdfast availability, request, purchases and slots work against nodes with roles", async function () {
+    const host = ["--api", devnet.hosts[0]!.api.url, "--json"];
+    const created = holdfast([
+      "availability",
+      "create",
+      "--total-size",
+      "10000000",
+      "--duration",
+      "3600",
+      "--min-price-per-byte-per-second",
+      "1",
+      "--total-collateral",
+      "1000000000000",
+      ...host,
+    ]);
+    expect(created.stderr).to.equal("");
+    expect(created.code).to.equal(0);
+    const availability = JSON.parse(created.stdout) as { id: string; totalSize: string };
+    expect(availability.totalSize).to.equal("10000000");
+    const listed = JSON.parse(holdfast(["availability", "list", ...host]).stdout) as {
+      id: string;
+    }[];
+    expect(listed.map((a) => a.id)).to.include(availability.id);
+    const updated = holdfast([
+      "availability",
+      "update",
+      availability.id,
+      "--enabled",
+      "false",
+      ...host,
+    ]);
+    expect(updated.code).to.equal(0);
+    expect((JSON.parse(updated.stdout) as { enabled: boolean }).enabled).to.equal(false);
+    const slots = holdfast(["slots", ...host]);
+    expect(slots.code).to.equal(0);
+    expect(JSON.parse(slots.stdout)).to.be.an("array");
+
+    const client = ["--api", devnet.client.api.url, "--json"];
+    const file = path.join(work, "to-store.bin");
+    await writeFile(file, randomBytes(70_000));
+    const cid = holdfast(["upload", file, "--api", devnet.client.api.url]).stdout.trim();
+    const requested = holdfast([
+      "request",
+      cid,
+      "--duration",
+      "600",
+      "--price-per-byte-per-second",
+      "1",
+      "--collateral-per-byte",
+      "1",
+      "--proof-probability",
+      "1",
+      "--expiry",
+      "300",
+      "--nodes",
+      "2",
+      "--tolerance",
+      "1",
+      ...client,
+    ]);
+    expect(requested.stderr).to.equal("");
+    expect(requested.code).to.equal(0);
+    const purchase = JSON.parse(requested.stdout) as { id: string };
+    expect(purchase.id).to.match(/^0x[0-9a-f]{64}$/);
+    const purchases = JSON.parse(holdfast(["purchases", ...client]).stdout) as { id: string }[];
+    expect(purchases.map((p) => p.id)).to.include(purchase.id);
+    const one = holdfast(["purchases", purchase.id, "--api", devnet.client.api.url]);
+    expect(one.code).to.equal(0);
+    expect(one.stdout).to.include(purchase.id);
+  });
+
   it("user commands print the node's error, or that it is unreachable, and exit 1", async function () {
     const missing = "bagaaieraakv753jbjh4jf65lytispqxw7iyw2dpqmq3mcgiyzledc7pkhdca";
     const out = path.join(work, "never.bin");

@@ -20,6 +20,7 @@ import {
 } from "./deploy.js";
 import { DevnetNode, type NodeRole } from "./nodes.js";
 import { ChainObserver } from "./observer.js";
+import { removeOnExit } from "./processes.js";
 
 export interface DevnetOptions {
   /** Host nodes (each with the host role and the dev circuit). */
@@ -63,6 +64,7 @@ export class Devnet {
     const log = options.log ?? (() => {});
     const ownsDir = options.dir === undefined;
     const dir = options.dir ?? (await mkdtemp(path.join(tmpdir(), "holdfast-devnet-")));
+    removeOnExit(dir, ownsDir && !options.keep);
     log(`building the dev circuit (cached after the first run)`);
     const artifacts = await buildInstance(NAMED_INSTANCES.dev, { log });
     log(`starting the chain (hardhat node)`);
@@ -199,6 +201,9 @@ export class Devnet {
     await Promise.all(this.nodes.map((node) => node.stop().catch(() => node.kill())));
     await this.observer.stop();
     await this.chain.stop();
-    if (this.ownsDir && !this.options.keep) await rm(this.dir, { recursive: true, force: true });
+    if (this.ownsDir && !this.options.keep) {
+      await rm(this.dir, { recursive: true, force: true });
+      removeOnExit(this.dir, false);
+    }
   }
 }

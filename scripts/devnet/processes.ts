@@ -6,7 +6,7 @@
  * an uncaught exception or a normal exit. Only a SIGKILL of the program itself can orphan children.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, rmSync } from "node:fs";
 import { once } from "node:events";
 
 export interface ManagedProcess {
@@ -102,9 +102,21 @@ export function liveProcesses(): ManagedProcess[] {
   return [...live];
 }
 
-/** Kills every live child at once, synchronously (for process exit, where nothing can be awaited). */
+const scratch = new Set<string>();
+
+/** A folder to delete when the program exits without cleaning up (a crash). */
+export function removeOnExit(dir: string, remove: boolean): void {
+  if (remove) scratch.add(dir);
+  else scratch.delete(dir);
+}
+
+/**
+ * Kills every live child at once, synchronously (for process exit, where nothing can be awaited),
+ * and deletes the scratch folders.
+ */
 export function killAllNow(): void {
   for (const proc of live) signalGroup(proc.pid, "SIGKILL");
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 }
 
 let installed = false;

@@ -122,6 +122,7 @@ export class MarketplaceClient {
   readonly contract: Marketplace;
   readonly #token: Contract;
   readonly #tx: TransactionManager | undefined;
+  #spendingQueue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly provider: Provider,
@@ -304,13 +305,15 @@ export class MarketplaceClient {
   ): Promise<{ requestId: string; receipt: TransactionReceipt }> {
     const { ask } = request;
     const price = ask.slots * ask.duration * ask.pricePerBytePerSecond * ask.slotSize;
-    await this.#approve(price, "approve the request's price", signal);
-    const receipt = await this.#send(
-      "requestStorage",
-      [request],
-      `requestStorage ${requestIdOf(request)}`,
-      signal,
-    );
+    const receipt = await this.#spending(async () => {
+      await this.#approve(price, "approve the request's price", signal);
+      return this.#send(
+        "requestStorage",
+        [request],
+        `requestStorage ${requestIdOf(request)}`,
+        signal,
+      );
+    });
     return { requestId: requestIdOf(request), receipt };
   }
 
@@ -331,13 +334,15 @@ export class MarketplaceClient {
     collateral: bigint,
     signal?: AbortSignal,
   ) {
-    await this.#approve(collateral, `approve collateral of ${requestId}/${slotIndex}`, signal);
-    return this.#send(
-      "fillSlot",
-      [requestId, slotIndex, proof],
-      `fillSlot ${requestId}/${slotIndex}`,
-      signal,
-    );
+    return this.#spending(async () => {
+      await this.#approve(collateral, `approve collateral of ${requestId}/${slotIndex}`, signal);
+      return this.#send(
+        "fillSlot",
+        [requestId, slotIndex, proof],
+        `fillSlot ${requestId}/${slotIndex}`,
+        signal,
+      );
+    });
   }
 
   submitProof(slotId: string, proof: Groth16ProofArg, signal?: AbortSignal) {
@@ -458,6 +463,16 @@ export class MarketplaceClient {
     if (!this.account)
       throw new HoldfastError("ERR_INVALID_ARGUMENT", "this client has no signing account");
     return this.account;
+  }
+
+  /**
+   * Runs an approve and the transaction spending it with no other such pair in between: approve
+   * sets the allowance, so two pairs interleaved would leave the second spender short.
+   */
+  #spending<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#spendingQueue.then(work, work);
+    this.#spendingQueue = run.catch(() => {});
+    return run;
   }
 
   async #approve(amount: bigint, description: string, signal?: AbortSignal) {

@@ -52,6 +52,7 @@ export class Sales {
   #interval: NodeJS.Timeout | undefined;
   #tick: Promise<void> | undefined;
   #side = new Set<Promise<void>>();
+  #periodProofs = 0;
 
   private constructor(
     options: SalesOptions,
@@ -63,10 +64,21 @@ export class Sales {
     this.#log = options.logger;
     this.availabilities = availabilities;
     this.sales = sales;
+    const prover: SlotProver = {
+      prove: async (request, proving) => {
+        if (proving.urgent) this.#periodProofs++;
+        try {
+          return await options.prover.prove(request, proving);
+        } finally {
+          if (proving.urgent) this.#periodProofs--;
+        }
+      },
+      close: () => options.prover.close(),
+    };
     this.machine = new SaleMachine({
       chain: options.chain,
       data: options.data,
-      prover: options.prover,
+      prover,
       availabilities,
       sales,
       log: options.logger,
@@ -127,6 +139,11 @@ export class Sales {
     role.#interval = setInterval(() => role.poll(), options.pollIntervalMs);
     role.poll();
     return role;
+  }
+
+  /** Period proofs being made now (waiting for the prover included). */
+  get periodProofsInProgress(): number {
+    return this.#periodProofs;
   }
 
   list(): SaleRecord[] {

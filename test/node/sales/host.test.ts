@@ -162,6 +162,28 @@ describe("the host role on Hardhat's chain with real proofs", function () {
       );
       expect(sale(slotId)!.proofsSubmitted).to.be.greaterThanOrEqual(1);
     }
+    const registry = host.node.metrics.registry;
+    /** The sample `series` (a histogram's `<name>_count`, or the metric itself) with `labels`. */
+    const value = async (name: string, labels: Record<string, string> = {}, series = name) => {
+      const metric = (await registry.getSingleMetric(name)!.get()).values.find(
+        (v) =>
+          ((v as { metricName?: string }).metricName ?? name) === series &&
+          Object.entries(labels).every(([k, l]) => v.labels[k] === l),
+      );
+      return metric?.value ?? 0;
+    };
+    expect(await value("holdfast_sales_proofs_submitted_total")).to.be.greaterThanOrEqual(2);
+    expect(
+      await value(
+        "holdfast_sales_proving_seconds",
+        { kind: "period" },
+        "holdfast_sales_proving_seconds_count",
+      ),
+    ).to.be.greaterThanOrEqual(2);
+    expect(await value("holdfast_sales_collateral_locked_tokens")).to.equal(
+      Number(2n * request.ask.collateralPerByte * request.ask.slotSize),
+    );
+    expect(await value("holdfast_sales_slots", { state: "proving" })).to.equal(2);
   });
 
   it("stopped while proving, resumes on the same data folder and submits the period's proof", async function () {

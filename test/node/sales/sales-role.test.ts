@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
+import swagger from "@fastify/swagger";
 import Fastify, { type FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { handleError } from "../../../node/src/api/errors.js";
@@ -244,6 +245,9 @@ describe("host role", function () {
         ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
       });
       app.setErrorHandler(handleError);
+      await app.register(swagger, {
+        openapi: { openapi: "3.1.0", info: { title: "t", version: "0" } },
+      });
       await app.register(salesRoutes(sales), { prefix: "/api/v1" });
     });
 
@@ -259,6 +263,17 @@ describe("host role", function () {
       minPricePerBytePerSecond: "2",
       totalCollateral: "100000000000000000000000",
     };
+
+    it("documents its routes in the OpenAPI document", async function () {
+      await app.ready();
+      const paths = Object.keys((app.swagger() as { paths: object }).paths);
+      expect(paths).to.include.members([
+        "/api/v1/sales/availability",
+        "/api/v1/sales/availability/{id}",
+        "/api/v1/sales/slots",
+        "/api/v1/sales/slots/{slotId}",
+      ]);
+    });
 
     it("creates, lists and changes availabilities", async function () {
       const created = await post(body);

@@ -14,6 +14,7 @@ import { HoldfastError } from "./errors.js";
 import type { NodeMetrics } from "./metrics/metrics.js";
 import type { NodeNetworking } from "./node.js";
 import { Sales } from "./sales/sales.js";
+import type { BlockRootHasher } from "./slots/hasher.js";
 import type { LevelStore } from "./store/database.js";
 
 /** Everything a role may use. */
@@ -28,6 +29,8 @@ export interface RoleContext {
   cursors: DatabaseCursorStore;
   /** First block to read events from when a role has no cursor yet. */
   startBlock: number;
+  /** The node's Poseidon2 block-root hasher (worker threads), for slot trees. */
+  hashing?: { roots: BlockRootHasher };
 }
 
 /** A running role: stopped in reverse order of starting. */

@@ -110,7 +110,7 @@ export class Sales {
     try {
       return await Sales.open({
         chain: marketplaceChain(client),
-        data: new NetworkSlotData(context.p2p),
+        data: new NetworkSlotData(context.p2p, context.hashing?.roots),
         prover,
         db: context.db,
         logger: context.logger.child({ role: "sales" }),

@@ -4,10 +4,14 @@
  * it filled, the payment until the expiry and its collateral, releasing its reservations.
  */
 import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { expect } from "chai";
 import { hexlify, toUtf8Bytes } from "ethers";
 import { BLOCK_SIZE } from "../../../node/src/blocks/constants.js";
 import { type StorageRequest, slotIdOf } from "../../../node/src/chain/marketplace-client.js";
+import { isHoldfastError } from "../../../node/src/errors.js";
 import { toBytesLE } from "../../../node/src/poseidon2/index.js";
 import type { SaleRecord } from "../../../node/src/sales/records.js";
 import { fieldFromHex } from "../../../node/src/slots/field.js";
@@ -36,6 +40,29 @@ describe("the host role with a request that is cancelled", function () {
     await host?.destroy();
     await client?.destroy();
     await releaseSnarkjsWorkers();
+  });
+
+  it("refuses to start selling without a circuit to prove with", async function () {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), "holdfast-sales-config-"));
+    try {
+      for (const [circuitDir, message] of [
+        [undefined, /--persistence needs --circuit-dir/],
+        [dataDir, /cannot read the circuit's .*artifacts\.json/],
+      ] as const) {
+        const error = await startMarketNode(market, 4, {
+          dataDir,
+          persistence: true,
+          circuitDir,
+        }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(isHoldfastError(error, "ERR_INVALID_CONFIG"), String(error)).to.equal(true);
+        expect((error as Error).message).to.match(message);
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   it("fills what it can, ignores the rest, and collects from its slots at the expiry", async function () {

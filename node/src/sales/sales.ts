@@ -50,7 +50,8 @@ export class Sales {
   readonly #stopping = new AbortController();
   #poller: LogPoller | undefined;
   #interval: NodeJS.Timeout | undefined;
-  #tick: Promise<void> | undefined;
+  #eventsTick: Promise<void> | undefined;
+  #provingTick: Promise<void> | undefined;
   #side = new Set<Promise<void>>();
   #periodProofs = 0;
 
@@ -136,8 +137,8 @@ export class Sales {
     const role = new Sales(options, availabilities, sales, metrics);
     await role.#resume();
     role.#poller = options.events?.((events) => role.#onEvents(events));
-    role.#interval = setInterval(() => role.poll(), options.pollIntervalMs);
-    role.poll();
+    role.#interval = setInterval(() => void role.poll(), options.pollIntervalMs);
+    void role.poll();
     return role;
   }
 
@@ -159,10 +160,12 @@ export class Sales {
     this.#queue.pushRequest(item, slots);
   }
 
-  /** Reads new events and looks at every proving slot; one at a time. Returns when done. */
+  /** Reads new events and looks at every proving slot (each loop one pass at a time). */
   poll(): Promise<void> {
-    this.#tick ??= this.#pollOnce().finally(() => (this.#tick = undefined));
-    return this.#tick;
+    // Two loops, so that new requests are read while a period's proof is being made.
+    this.#eventsTick ??= this.#readEvents().finally(() => (this.#eventsTick = undefined));
+    this.#provingTick ??= this.#lookAtProvingSlots().finally(() => (this.#provingTick = undefined));
+    return Promise.all([this.#eventsTick, this.#provingTick]).then(() => {});
   }
 
   /** Resolves when no slot is queued or being worked (tests). */
@@ -176,7 +179,7 @@ export class Sales {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     this.#queue.clear();
-    await this.#tick;
+    await Promise.all([this.#eventsTick, this.#provingTick]);
     await this.#queue.whenIdle();
     await Promise.allSettled(this.#side);
     await this.#o.prover.close();
@@ -184,13 +187,18 @@ export class Sales {
 
   // ---- chain events ----
 
-  async #pollOnce(): Promise<void> {
+  /** Reads the events since the last read. */
+  async #readEvents(): Promise<void> {
     if (this.#stopping.signal.aborted) return;
     try {
       await this.#poller?.pollOnce(this.#stopping.signal);
     } catch (error) {
       this.#log.warn({ err: error }, "reading marketplace events failed");
     }
+  }
+
+  /** Looks at every proving slot once, proving those whose period requires it. */
+  async #lookAtProvingSlots(): Promise<void> {
     for (const slotId of [...this.#proving]) {
       if (this.#stopping.signal.aborted) return;
       const record = this.sales.get(slotId);

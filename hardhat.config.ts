@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
-import { defineConfig } from "hardhat/config";
+import { configVariable, defineConfig } from "hardhat/config";
 import { exitGuard } from "./scripts/lib/exit-guard.js";
 
 const require = createRequire(import.meta.url);
@@ -46,11 +46,55 @@ export default defineConfig({
   typechain: {
     outDir: "node/src/chain/contracts",
   },
+  // Deployment targets (deploy/parameters/<name>.json holds each one's marketplace configuration).
+  // RPC URLs and keys are configuration variables: read from the environment or from Hardhat's
+  // encrypted keystore (`npx hardhat keystore set TAIKO_PRIVATE_KEY`), only when a task uses the
+  // network, so the config loads without them. Never put them in a file of this repository.
   networks: {
     hardhatMainnet: {
       type: "edr-simulated",
       chainType: "l1",
       hardfork: "shanghai",
+    },
+    // What `npx hardhat node` serves: Hardhat's chain id under Taiko's EVM rules (no Cancun).
+    node: {
+      type: "edr-simulated",
+      chainType: "l1",
+      hardfork: "shanghai",
+    },
+    // `npx hardhat node --network taikoHoodiLocal`: a local chain with Taiko Hoodi's id and rules.
+    taikoHoodiLocal: {
+      type: "edr-simulated",
+      chainType: "l1",
+      chainId: 167013,
+      hardfork: "shanghai",
+    },
+    // A `npx hardhat node` on this machine (its accounts are unlocked there).
+    localhost: {
+      type: "http",
+      url: "http://127.0.0.1:8545",
+      chainId: 31337,
+    },
+    taiko: {
+      type: "http",
+      chainType: "generic",
+      chainId: 167000,
+      url: configVariable("TAIKO_RPC_URL"),
+      accounts: [configVariable("TAIKO_PRIVATE_KEY")],
+    },
+    taikoHoodi: {
+      type: "http",
+      chainType: "generic",
+      chainId: 167013,
+      url: configVariable("TAIKO_HOODI_RPC_URL"),
+      accounts: [configVariable("TAIKO_HOODI_PRIVATE_KEY")],
+    },
+    taikoHekla: {
+      type: "http",
+      chainType: "generic",
+      chainId: 167009,
+      url: configVariable("TAIKO_HEKLA_RPC_URL"),
+      accounts: [configVariable("TAIKO_HEKLA_PRIVATE_KEY")],
     },
   },
 });

@@ -7,15 +7,18 @@ import type { Provider } from "ethers";
 import type { Logger } from "pino";
 import { connectProvider, loadSigner } from "./chain/connection.js";
 import { DatabaseCursorStore } from "./chain/cursor-store.js";
+import { deploymentDir, readDeployment } from "./chain/deployment.js";
 import { MarketplaceClient } from "./chain/marketplace-client.js";
 import type { NodeConfig } from "./config/options.js";
 import type { DataService } from "./dataset/service.js";
 import { HoldfastError } from "./errors.js";
 import type { NodeMetrics } from "./metrics/metrics.js";
 import type { NodeNetworking } from "./node.js";
+import { Purchasing } from "./purchasing/purchasing.js";
 import { Sales } from "./sales/sales.js";
 import type { BlockRootHasher } from "./slots/hasher.js";
 import type { LevelStore } from "./store/database.js";
+import { Validator } from "./validator/validator.js";
 
 /** Everything a role may use. */
 export interface RoleContext {
@@ -41,8 +44,12 @@ export interface Role {
 export class MarketplaceRoles {
   readonly #roles: Role[] = [];
   #ownsProvider = true;
+  /** The client role: present whenever the node has a chain connection. */
+  purchasing: Purchasing | undefined;
   /** The host role; undefined unless --persistence. */
   sales: Sales | undefined;
+  /** The validator role, when --validator. */
+  validator: Validator | undefined;
 
   private constructor(readonly context: RoleContext) {}
 
@@ -58,6 +65,7 @@ export class MarketplaceRoles {
     const provider =
       deps.provider ??
       connectProvider(config.ethProvider!, { pollingIntervalMs: config.ethPollInterval });
+    let roles: MarketplaceRoles | undefined;
     try {
       const signer = await loadSigner(
         {
@@ -77,12 +85,25 @@ export class MarketplaceRoles {
           { cause: error },
         );
       }
-      const address = config.marketplaceAddress;
+      // An explicit address wins; otherwise the deployment recorded in the repository for this chain.
+      let address = config.marketplaceAddress;
+      let startBlock = 0;
       if (address === undefined) {
-        throw new HoldfastError(
-          "ERR_INVALID_CONFIG",
-          `no --marketplace-address given for chain ${chainId}`,
-        );
+        const deployment = await readDeployment(chainId).catch((error: unknown) => {
+          throw new HoldfastError(
+            "ERR_INVALID_CONFIG",
+            `the deployment record of chain ${chainId} is unusable: ${(error as Error).message}`,
+            { cause: error },
+          );
+        });
+        if (!deployment) {
+          throw new HoldfastError(
+            "ERR_INVALID_CONFIG",
+            `no --marketplace-address given and no deployment recorded for chain ${chainId} in ${deploymentDir(chainId)}`,
+          );
+        }
+        address = deployment.marketplace;
+        startBlock = deployment.deployBlock ?? 0;
       }
       const client = await MarketplaceClient.connect({
         provider,
@@ -92,32 +113,33 @@ export class MarketplaceRoles {
         maxLogRange: config.ethMaxLogRange,
       });
       const { provider: _injected, ...shared } = deps;
-      const roles = new MarketplaceRoles({
+      roles = new MarketplaceRoles({
         ...shared,
         config,
         client,
         cursors: new DatabaseCursorStore(deps.db),
-        startBlock: 0,
+        startBlock,
       });
       roles.#ownsProvider = deps.provider === undefined;
-      try {
-        if (config.persistence) {
-          roles.sales = await Sales.start(roles.context);
-          roles.#roles.push(roles.sales);
-        }
-      } catch (error) {
-        for (const role of roles.#roles.reverse()) await role.stop();
-        throw error;
-      }
+      roles.purchasing = roles.#add(await Purchasing.start(roles.context));
+      if (config.persistence) roles.sales = roles.#add(await Sales.start(roles.context));
+      if (config.validator) roles.validator = roles.#add(await Validator.start(roles.context));
       deps.logger.info(
         { chainId: String(chainId), marketplace: client.address, account: client.account },
         "connected to the marketplace",
       );
       return roles;
     } catch (error) {
+      // Roles that started before the failure stop again (their timers would keep the process).
+      if (roles) for (const role of roles.#roles.reverse()) await role.stop();
       if (!deps.provider) provider.destroy();
       throw error;
     }
+  }
+
+  #add<R extends Role>(role: R): R {
+    this.#roles.push(role);
+    return role;
   }
 
   get client(): MarketplaceClient {

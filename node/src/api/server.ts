@@ -12,7 +12,9 @@ import { errorBody, handleError } from "./errors.js";
 import { dataRoutes, protectRoutes } from "./routes/data.js";
 import { type NetworkApi, networkRoutes } from "./routes/network.js";
 import { type NodeInfo, nodeRoutes } from "./routes/node.js";
+import { purchasingRoutes } from "./routes/purchasing.js";
 import { salesRoutes } from "./routes/sales.js";
+import { validatorRoutes } from "./routes/validator.js";
 
 export const API_PREFIX = "/api/v1";
 
@@ -45,7 +47,14 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
         description:
           "Store, protect and retrieve data on a Holdfast node. Errors are JSON: { error: { code, message } }.",
       },
-      tags: [{ name: "data" }, { name: "node" }, { name: "network" }, { name: "sales" }],
+      tags: [
+        { name: "data" },
+        { name: "node" },
+        { name: "network" },
+        { name: "marketplace" },
+        { name: "sales" },
+        { name: "validator" },
+      ],
     },
   });
   app.setErrorHandler(handleError);
@@ -72,8 +81,14 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   if (options.network) {
     await app.register(networkRoutes(options.network), { prefix: API_PREFIX });
   }
+  if (options.marketplace?.purchasing) {
+    await app.register(purchasingRoutes(options.marketplace.purchasing), { prefix: API_PREFIX });
+  }
   if (options.marketplace?.sales) {
     await app.register(salesRoutes(options.marketplace.sales), { prefix: API_PREFIX });
+  }
+  if (options.marketplace?.validator) {
+    await app.register(validatorRoutes(options.marketplace.validator), { prefix: API_PREFIX });
   }
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -7,6 +7,7 @@
 import {
   AbiCoder,
   Contract,
+  type Interface,
   type Log,
   type Provider,
   type Signer,
@@ -19,6 +20,7 @@ import type { Groth16ProofArg } from "../proof/groth16-encoding.js";
 import { type Marketplace, Marketplace__factory, TestToken__factory } from "./contracts/index.js";
 import type { MarketplaceConfigStructOutput } from "./contracts/marketplace/Marketplace.js";
 import { type CursorStore, LogPoller } from "./log-poller.js";
+import { revertDataOf } from "./revert-reason.js";
 import { TransactionManager, type TransactionManagerOptions } from "./transaction-manager.js";
 
 /** The contract's Request, with plain bigint/string fields (as getRequest returns and ids hash). */
@@ -89,7 +91,10 @@ export type MarketplaceEvent = {
   | { name: "ProofMarkedMissing"; slotId: string; period: bigint; validator: string }
   | { name: "SlotPaid"; slotId: string; host: string; amount: bigint }
   | { name: "FundsWithdrawn"; requestId: string; client: string; amount: bigint }
+  | { name: "ValidatorRewardWithdrawn"; validator: string; amount: bigint }
 );
+
+export type MarketplaceEventName = MarketplaceEvent["name"];
 
 const REQUEST_TUPLE =
   "tuple(address client, tuple(uint256 proofProbability, uint256 pricePerBytePerSecond, uint256 collateralPerByte, uint64 slots, uint64 slotSize, uint64 duration, uint64 maxSlotLoss) ask, tuple(bytes cid, bytes32 merkleRoot) content, uint64 expiry, bytes32 nonce)";
@@ -122,7 +127,7 @@ export class MarketplaceClient {
   readonly contract: Marketplace;
   readonly #token: Contract;
   readonly #tx: TransactionManager | undefined;
-  #spendingQueue: Promise<unknown> = Promise.resolve();
+  #allowanceLock: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly provider: Provider,
@@ -199,16 +204,22 @@ export class MarketplaceClient {
 
   /** The latest block's timestamp: the chain's "now", which can differ from the wall clock. */
   async now(): Promise<bigint> {
+    return (await this.head()).timestamp;
+  }
+
+  /** The latest block's number and timestamp. */
+  async head(): Promise<{ number: number; timestamp: bigint }> {
     const block = await this.provider.getBlock("latest");
     if (!block) throw new HoldfastError("ERR_CHAIN", "the provider returned no latest block");
-    return BigInt(block.timestamp);
+    return { number: block.number, timestamp: BigInt(block.timestamp) };
   }
 
   async getRequest(requestId: string): Promise<StorageRequest | undefined> {
     try {
       return plainRequest(await this.contract.getRequest(requestId));
     } catch (error) {
-      if (isCustomError(error, "Marketplace_UnknownRequest")) return undefined;
+      if (isCustomError(error, "Marketplace_UnknownRequest", this.contract.interface))
+        return undefined;
       throw error;
     }
   }
@@ -247,6 +258,20 @@ export class MarketplaceClient {
   /** Unix seconds at which `period` ends. */
   periodEnd(period: bigint): bigint {
     return (period + 1n) * this.config.proofs.period;
+  }
+
+  /**
+   * The pointer of `slotId` for `period` at block `blockNumber` (contracts/marketplace/Proofs.sol):
+   * how far back the challenge's block hash is read. Below `downtime` no proof is required.
+   */
+  pointerAt(slotId: string, period: bigint, blockNumber: number): number {
+    const { downtimeProduct } = this.config.proofs;
+    return Number(
+      (BigInt(blockNumber) +
+        ((period * BigInt(downtimeProduct)) % 256n) +
+        (BigInt(slotId) % 256n)) %
+        256n,
+    );
   }
 
   getChallenge(slotId: string): Promise<string> {
@@ -305,15 +330,9 @@ export class MarketplaceClient {
   ): Promise<{ requestId: string; receipt: TransactionReceipt }> {
     const { ask } = request;
     const price = ask.slots * ask.duration * ask.pricePerBytePerSecond * ask.slotSize;
-    const receipt = await this.#spending(async () => {
-      await this.#approve(price, "approve the request's price", signal);
-      return this.#send(
-        "requestStorage",
-        [request],
-        `requestStorage ${requestIdOf(request)}`,
-        signal,
-      );
-    });
+    const receipt = await this.#spending(price, "approve the request's price", signal, () =>
+      this.#send("requestStorage", [request], `requestStorage ${requestIdOf(request)}`, signal),
+    );
     return { requestId: requestIdOf(request), receipt };
   }
 
@@ -334,15 +353,18 @@ export class MarketplaceClient {
     collateral: bigint,
     signal?: AbortSignal,
   ) {
-    return this.#spending(async () => {
-      await this.#approve(collateral, `approve collateral of ${requestId}/${slotIndex}`, signal);
-      return this.#send(
-        "fillSlot",
-        [requestId, slotIndex, proof],
-        `fillSlot ${requestId}/${slotIndex}`,
-        signal,
-      );
-    });
+    return this.#spending(
+      collateral,
+      `approve collateral of ${requestId}/${slotIndex}`,
+      signal,
+      () =>
+        this.#send(
+          "fillSlot",
+          [requestId, slotIndex, proof],
+          `fillSlot ${requestId}/${slotIndex}`,
+          signal,
+        ),
+    );
   }
 
   submitProof(slotId: string, proof: Groth16ProofArg, signal?: AbortSignal) {
@@ -380,12 +402,19 @@ export class MarketplaceClient {
     cursorKey: string;
     store: CursorStore;
     startBlock: number;
+    /** Only these events (filtered by the provider: fewer logs per query); all when omitted. */
+    names?: readonly MarketplaceEventName[];
     onEvents: (events: readonly MarketplaceEvent[]) => Promise<void>;
   }): LogPoller {
+    const iface = this.contract.interface as unknown as {
+      getEvent(name: string): { topicHash: string } | null;
+    };
+    const topics = options.names && [options.names.map((name) => iface.getEvent(name)!.topicHash)];
     return new LogPoller(this.provider, {
       cursorKey: options.cursorKey,
       store: options.store,
       address: this.address,
+      ...(topics ? { topics } : {}),
       startBlock: options.startBlock,
       confirmations: this.options.confirmations ?? 1,
       maxBlockRange: this.options.maxLogRange ?? 2_000,
@@ -454,6 +483,13 @@ export class MarketplaceClient {
           client: a[1] as string,
           amount: a[2] as bigint,
         };
+      case "ValidatorRewardWithdrawn":
+        return {
+          ...where,
+          name: "ValidatorRewardWithdrawn",
+          validator: a[0] as string,
+          amount: a[1] as bigint,
+        };
       default:
         return undefined;
     }
@@ -466,12 +502,21 @@ export class MarketplaceClient {
   }
 
   /**
-   * Runs an approve and the transaction spending it with no other such pair in between: approve
-   * sets the allowance, so two pairs interleaved would leave the second spender short.
+   * Approves `amount`, then runs `spend`, with no other approval of this account in between: an
+   * approval replaces the allowance, so a concurrent one (the host role's collateral while the
+   * client role requests storage, or two requests) would otherwise leave the first too little.
    */
-  #spending<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#spendingQueue.then(work, work);
-    this.#spendingQueue = run.catch(() => {});
+  #spending<T>(
+    amount: bigint,
+    description: string,
+    signal: AbortSignal | undefined,
+    spend: () => Promise<T>,
+  ): Promise<T> {
+    const run = this.#allowanceLock.then(async () => {
+      await this.#approve(amount, description, signal);
+      return spend();
+    });
+    this.#allowanceLock = run.catch(() => {});
     return run;
   }
 
@@ -504,9 +549,20 @@ export class MarketplaceClient {
   }
 }
 
-function isCustomError(error: unknown, name: string): boolean {
+/**
+ * Whether a call failed with the custom error `name`. ethers decodes it into error.revert over
+ * JSON-RPC, but Hardhat's in-process provider throws its own error carrying only the revert data.
+ */
+function isCustomError(error: unknown, name: string, iface: Interface): boolean {
   const e = error as { revert?: { name?: string } };
-  return e?.revert?.name === name;
+  if (e?.revert?.name === name) return true;
+  const data = revertDataOf(error);
+  if (!data) return false;
+  try {
+    return iface.parseError(data)?.name === name;
+  } catch {
+    return false;
+  }
 }
 
 function plainAsk(ask: {

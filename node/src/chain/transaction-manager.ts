@@ -1,4 +1,12 @@
-import type { Interface, Provider, Signer, TransactionReceipt, TransactionRequest } from "ethers";
+import {
+  type Interface,
+  type Provider,
+  type Signer,
+  type TransactionReceipt,
+  type TransactionRequest,
+  Transaction,
+  isCallException,
+} from "ethers";
 import { describeRevert, revertDataOf } from "./revert-reason.js";
 
 /** Why a transaction did not go through, with the contract's error name where there is one. */
@@ -88,7 +96,14 @@ export class TransactionManager {
         ((await this.#provider.estimateGas(base)) * BigInt(100 + this.#options.gasPaddingPercent)) /
         100n;
     } catch (error) {
-      throw new TransactionError("REVERTED", description, this.#reasonOf(error));
+      // An estimate fails when the call would revert, and also when the node cannot be reached:
+      // only the first is the contract's answer.
+      const reverted = revertDataOf(error) !== undefined || isCallException(error);
+      throw new TransactionError(
+        reverted ? "REVERTED" : "REJECTED",
+        description,
+        this.#reasonOf(error),
+      );
     }
 
     const {
@@ -225,8 +240,19 @@ export class TransactionManager {
   ): Promise<string> {
     this.#chainId ??= (await this.#provider.getNetwork()).chainId;
     const signed = await this.#signer.signTransaction({ ...tx, type: 2, chainId: this.#chainId });
-    const response = await this.#provider.broadcastTransaction(signed);
-    return response.hash;
+    const hash = Transaction.from(signed).hash!;
+    try {
+      await this.#provider.broadcastTransaction(signed);
+    } catch (error) {
+      // A failure here need not be a refusal: ethers reads the block number alongside the broadcast
+      // (and shares a failed read for 250 ms), and an answer can be lost. A transaction the node
+      // knows was sent; treating it as refused would reuse its nonce.
+      if (revertDataOf(error) !== undefined) throw error;
+      const known = await this.#provider.getTransaction(hash).catch(() => null);
+      if (!known) throw error;
+      this.#options.log("tx-broadcast-error-ignored", { hash, error: errorMessage(error) });
+    }
+    return hash;
   }
 }
 

@@ -140,6 +140,39 @@ describe("TransactionManager", function () {
     }
   });
 
+  it("counts a broadcast whose answer failed as sent when the node knows the transaction", async function () {
+    const { ethers, token, iface } = await setup();
+    // ethers' broadcastTransaction also reads the block number; here that read fails once.
+    let failNext = true;
+    const provider = new Proxy(ethers.provider, {
+      get(target, prop, receiver) {
+        if (prop === "broadcastTransaction") {
+          return async (signed: string) => {
+            const sent = await target.broadcastTransaction(signed);
+            if (failNext) {
+              failNext = false;
+              throw new Error("connect ECONNREFUSED (block number)");
+            }
+            return sent;
+          };
+        }
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        return typeof value === "function"
+          ? (value as (...a: unknown[]) => unknown).bind(target)
+          : value;
+      },
+    });
+    const wallet = localWallet(3, provider);
+    const manager = new TransactionManager(wallet, { pollIntervalMs: 10 });
+    const nonce = await ethers.provider.getTransactionCount(wallet.address);
+    const data = (n: bigint) => iface.encodeFunctionData("mint", [wallet.address, n]);
+    const receipt = await manager.send({ to: token.target as string, data: data(5n) }, "mint");
+    expect(receipt.status).to.equal(1);
+    // The next transaction takes the next nonce, not the one already used.
+    const next = await manager.send({ to: token.target as string, data: data(6n) }, "mint");
+    expect((await ethers.provider.getTransaction(next.hash))!.nonce).to.equal(nonce + 1);
+  });
+
   it("gives up on a transaction still unmined after the allowed fee increases", async function () {
     const { ethers, wallet, token, iface } = await setup();
     const manager = new TransactionManager(wallet, {

@@ -1,0 +1,105 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Provider } from "ethers";
+import { pino } from "pino";
+import { type NodeConfig, defaultConfig } from "../../../node/src/config/options.js";
+import { HoldfastNode } from "../../../node/src/node.js";
+import type { PurchaseView } from "../../../node/src/purchasing/purchase.js";
+import { inThreadBlockRoots } from "../../../node/src/slots/hasher.js";
+import { referenceTrees } from "../../helpers/reference-trees.js";
+import type { Request } from "../../contracts/marketplace/testbed.js";
+
+/**
+ * A node in this process with the client role on an injected chain provider (Hardhat's, in
+ * process). The data folder outlives stop() unless `remove` is called, so a test can restart a
+ * node on the same database.
+ */
+export async function startClientNode(
+  options: { provider?: Provider; dataDir?: string } & Partial<NodeConfig>,
+): Promise<{ node: HoldfastNode; url: string; dataDir: string; stop(): Promise<void> }> {
+  const { provider, dataDir: given, ...overrides } = options;
+  const dataDir = given ?? (await mkdtemp(path.join(os.tmpdir(), "holdfast-purchasing-")));
+  const config: NodeConfig = {
+    ...defaultConfig(),
+    dataDir,
+    apiPort: 0,
+    apiBindAddress: "127.0.0.1",
+    metricsPort: undefined,
+    logLevel: "silent" as NodeConfig["logLevel"],
+    storageQuota: 2 ** 30,
+    maxUploadSize: undefined,
+    listenAddrs: ["/ip4/127.0.0.1/tcp/0"],
+    announceAddrs: [],
+    bootstrapNodes: [],
+    networkTimeout: 30_000,
+    ethConfirmations: 0,
+    // Tests drive the role with purchasing.sync(); the timer is checked by its own test.
+    ethPollInterval: 3_600_000,
+    ...overrides,
+  };
+  const node = await HoldfastNode.start(config, {
+    logger: pino({ level: "silent" }),
+    hashing: { trees: referenceTrees, roots: inThreadBlockRoots(referenceTrees) },
+    ...(provider ? { provider } : {}),
+  });
+  return { node, url: `${node.apiUrl}/api/v1`, dataDir, stop: () => node.stop() };
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Bytes of `blocks` 64 KiB blocks, each different. */
+export function datasetBytes(blocks: number, seed = 1): Uint8Array {
+  const bytes = new Uint8Array(blocks * 65_536);
+  let x = seed * 2_654_435_761;
+  for (let i = 0; i < bytes.length; i++) {
+    x = (x * 1_103_515_245 + 12_345) >>> 0;
+    bytes[i] = x >>> 24;
+  }
+  return bytes;
+}
+
+export async function uploadBytes(url: string, bytes: Uint8Array): Promise<string> {
+  const response = await fetch(`${url}/data`, { method: "POST", body: bytes });
+  if (response.status !== 201) throw new Error(`upload failed: ${response.status}`);
+  return ((await response.json()) as { id: string }).id;
+}
+
+export async function postJson(
+  url: string,
+  body: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+export async function getJson<T>(url: string): Promise<{ status: number; json: T }> {
+  const response = await fetch(url);
+  return { status: response.status, json: (await response.json()) as T };
+}
+
+/** The request a purchase sent, as the contract testbed's helpers take it. */
+export function requestOf(purchase: PurchaseView): Request {
+  const r = purchase.request;
+  return {
+    client: r.client,
+    ask: {
+      proofProbability: BigInt(r.ask.proofProbability),
+      pricePerBytePerSecond: BigInt(r.ask.pricePerBytePerSecond),
+      collateralPerByte: BigInt(r.ask.collateralPerByte),
+      slots: BigInt(r.ask.slots),
+      slotSize: BigInt(r.ask.slotSize),
+      duration: BigInt(r.ask.duration),
+      maxSlotLoss: BigInt(r.ask.maxSlotLoss),
+    },
+    content: { ...r.content },
+    expiry: BigInt(r.expiry),
+    nonce: r.nonce,
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * A marketplace on Hardhat's EVM with hosts that fill slots (TestGroth16Verifier proofs) and skip
+ * proofs, and Holdfast nodes running the validator role against it in this process.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Log, Provider } from "ethers";
+import { pino } from "pino";
+import { type NodeConfig, defaultConfig } from "../../../node/src/config/options.js";
+import { HoldfastNode } from "../../../node/src/node.js";
+import { inThreadBlockRoots } from "../../../node/src/slots/hasher.js";
+import type { Validator } from "../../../node/src/validator/validator.js";
+import {
+  type Config,
+  type Connection,
+  type Deployed,
+  type Request,
+  exampleConfig,
+  exampleRequest,
+  requestIdOf,
+  slotIdOf,
+  testbed,
+} from "../../contracts/marketplace/testbed.js";
+import { referenceTrees } from "../../helpers/reference-trees.js";
+import { localWallet } from "../chain/accounts.js";
+
+/**
+ * Periods of 120 s with a 60 s marking window. A 30 s minimum block time lets the downtime be 2
+ * blocks (the window spans at most 2 blocks), so a pointer is rarely in downtime.
+ */
+export function validatorConfig(): Config {
+  const config = exampleConfig();
+  config.proofs = {
+    ...config.proofs,
+    period: 120n,
+    timeout: 60n,
+    downtime: 2n,
+    minBlockTimeMs: 30_000n,
+  };
+  config.collateral = { ...config.collateral, maxNumberOfSlashes: 3n };
+  return config;
+}
+
+/** Hardhat's account indexes of the testbed's validator and stranger (see testbed deploy). */
+export const VALIDATOR_ACCOUNT = 7;
+export const SECOND_VALIDATOR_ACCOUNT = 8;
+
+export interface ValidatorNode {
+  node: HoldfastNode;
+  validator: Validator;
+  dataDir: string;
+  /** Stops the node, keeping its data directory. */
+  stop(): Promise<void>;
+  /** Stops the node and deletes its data directory. */
+  destroy(): Promise<void>;
+}
+
+/** Starts a node with --validator on `provider`; reuses `dataDir` when given (a restart). */
+export async function startValidatorNode(
+  provider: Provider,
+  marketplaceAddress: string,
+  options: { account?: number; dataDir?: string; config?: Partial<NodeConfig> } = {},
+): Promise<ValidatorNode> {
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), "holdfast-validator-")));
+  const config: NodeConfig = {
+    ...defaultConfig(),
+    dataDir,
+    apiPort: 0,
+    apiBindAddress: "127.0.0.1",
+    metricsPort: 0,
+    metricsBindAddress: "127.0.0.1",
+    logLevel: "silent" as NodeConfig["logLevel"],
+    storageQuota: 2 ** 26,
+    listenAddrs: ["/ip4/127.0.0.1/tcp/0"],
+    announceAddrs: [],
+    bootstrapNodes: [],
+    ethPrivateKey: localWallet(options.account ?? VALIDATOR_ACCOUNT, provider).privateKey,
+    marketplaceAddress,
+    ethConfirmations: 0,
+    // Ticks are driven by the tests (validator.tick()); the timer would only add noise.
+    ethPollInterval: 3_600_000,
+    validator: true,
+    ...options.config,
+  };
+  const node = await HoldfastNode.start(config, {
+    logger: pino({ level: "silent" }),
+    hashing: { trees: referenceTrees, roots: inThreadBlockRoots(referenceTrees) },
+    provider,
+  });
+  const validator = node.marketplace!.validator!;
+  return {
+    node,
+    validator,
+    dataDir,
+    stop: () => node.stop(),
+    async destroy() {
+      await node.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A provider that refuses eth_getLogs ranges wider than `maxRange` blocks, as public RPCs do. */
+export function rangeLimitedProvider(provider: Provider, maxRange: number) {
+  const stats = { refused: 0, queries: [] as { fromBlock: number; toBlock: number }[] };
+  const limited = new Proxy(provider, {
+    get(target, prop, receiver) {
+      if (prop === "getLogs") {
+        return async (filter: { fromBlock: number; toBlock: number }): Promise<Log[]> => {
+          stats.queries.push({ fromBlock: filter.fromBlock, toBlock: filter.toBlock });
+          if (filter.toBlock - filter.fromBlock + 1 > maxRange) {
+            stats.refused++;
+            throw new Error(`block range too large: at most ${maxRange} blocks per query`);
+          }
+          return target.getLogs(filter);
+        };
+      }
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      return typeof value === "function"
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
+  return { provider: limited, stats };
+}
+
+/** The testbed with the validator's configuration, plus the steps the validator tests repeat. */
+export async function validatorChain(connection: Connection) {
+  const tb = testbed(connection, validatorConfig());
+  const d: Deployed = await tb.deploy();
+  const { ethers } = connection;
+  const downtime = Number(tb.config.proofs.downtime);
+
+  /**
+   * Requests storage with `slots` slots (proof every period) and fills slot i by hosts[i]; draws
+   * new nonces until `accept` takes the request. `duration` in seconds (expiry: half of it).
+   */
+  async function filledRequest(
+    slots: number,
+    options: { accept?: (request: Request) => boolean; duration?: bigint } = {},
+  ) {
+    const draw = () => {
+      const request = exampleRequest(d.actors.client.address);
+      request.ask.slots = BigInt(slots);
+      if (options.duration !== undefined) {
+        request.ask.duration = options.duration;
+        request.expiry = options.duration / 2n;
+      }
+      return request;
+    };
+    let request = draw();
+    while (options.accept && !options.accept(request)) request = draw();
+    const { requestId } = await tb.requestStorage(d, request);
+    await tb.fillAll(d, request);
+    const slotIds = Array.from({ length: slots }, (_, i) => slotIdOf(requestId, i));
+    return { request, requestId, slotIds };
+  }
+
+  /**
+   * Mines blocks (without moving time) until, for each slot, the pointer for `period` stays out of
+   * downtime for the next `span` blocks: marks sent back to back then all find a proof required.
+   */
+  async function mineToRequiredPointers(slotIds: string[], period: bigint, span = 24) {
+    for (;;) {
+      const next = (await ethers.provider.getBlockNumber()) + 1;
+      const clear = slotIds.every((id) => {
+        for (let k = 0; k < span; k++)
+          if (tb.pointerAt(id, period, next + k) < downtime) return false;
+        return true;
+      });
+      if (clear) return;
+      await tb.mineBlocks(1);
+    }
+  }
+
+  /** Moves to the end of the current period (its marking window opens); returns that period. */
+  async function endPeriod(): Promise<bigint> {
+    const period = tb.periodOf(await tb.latestTimestamp());
+    await tb.time.increaseTo(tb.periodEnd(period));
+    return period;
+  }
+
+  /** ProofMarkedMissing events since `fromBlock`: [slotId, period, validator] each. */
+  async function marks(fromBlock = 0) {
+    const events = await d.marketplace.queryFilter(
+      d.marketplace.filters.ProofMarkedMissing(),
+      fromBlock,
+    );
+    return events.map((e) => ({
+      slotId: e.args[0] as string,
+      period: e.args[1] as bigint,
+      validator: e.args[2] as string,
+    }));
+  }
+
+  return {
+    tb,
+    d,
+    ethers,
+    address: await d.marketplace.getAddress(),
+    filledRequest,
+    mineToRequiredPointers,
+    endPeriod,
+    marks,
+    requestIdOf,
+  };
+}

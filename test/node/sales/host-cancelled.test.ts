@@ -39,6 +39,7 @@ describe("the host role with a request that is cancelled", function () {
   after(async function () {
     await host?.destroy();
     await client?.destroy();
+    market?.close();
     await releaseSnarkjsWorkers();
   });
 

@@ -16,6 +16,7 @@ import type { NodeMetrics } from "./metrics/metrics.js";
 import type { NodeNetworking } from "./node.js";
 import { Purchasing } from "./purchasing/purchasing.js";
 import { Sales } from "./sales/sales.js";
+import type { BlockRootHasher } from "./slots/hasher.js";
 import type { LevelStore } from "./store/database.js";
 import { Validator } from "./validator/validator.js";
 
@@ -31,6 +32,8 @@ export interface RoleContext {
   cursors: DatabaseCursorStore;
   /** First block to read events from when a role has no cursor yet. */
   startBlock: number;
+  /** The node's Poseidon2 block-root hasher (worker threads), for slot trees. */
+  hashing?: { roots: BlockRootHasher };
 }
 
 /** A running role: stopped in reverse order of starting. */

@@ -80,6 +80,7 @@ export class HoldfastNode {
         p2p,
         metrics,
         logger: logger.child({ component: "marketplace" }),
+        hashing: deps.hashing,
         ...(deps.provider ? { provider: deps.provider } : {}),
       });
       const startedAt = new Date();

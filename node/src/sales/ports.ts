@@ -54,6 +54,8 @@ export interface SlotData {
     slotIndex: number,
     signal?: AbortSignal,
   ): Promise<{ manifest: Manifest; slot: ProvableSlot } | undefined>;
+  /** Drops what is cached for a slot whose sale ended (its data stays stored). */
+  forget?(manifestCid: string, slotIndex: number): void;
 }
 
 export interface SlotProofRequest {

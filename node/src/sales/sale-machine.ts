@@ -97,6 +97,8 @@ export class SaleMachine {
     changes: Partial<SaleRecord> = {},
   ): Promise<SaleRecord> {
     const next = await this.#d.sales.save(SaleStore.next(record, { ...changes, state }));
+    if (isTerminal(state) && next.manifestCid)
+      this.#d.data.forget?.(next.manifestCid, next.slotIndex);
     const level = state === "errored" || state === "failed" ? "warn" : "info";
     this.#d.log[level](
       {
@@ -394,6 +396,17 @@ export class SaleMachine {
     }
     const period = await chain.currentPeriod();
     if (record.lastCheckedPeriod === period) return record;
+    if (record.lastCheckedPeriod !== undefined && period - record.lastCheckedPeriod > 1n) {
+      // Whether those periods asked for proofs cannot be read any more; validators may mark them.
+      this.#d.log.warn(
+        {
+          slotId: record.slotId,
+          from: String(record.lastCheckedPeriod + 1n),
+          to: String(period - 1n),
+        },
+        "periods passed without a look at the slot (node down or prover busy)",
+      );
+    }
     const required =
       (await chain.isProofRequired(record.slotId)) ||
       (await chain.willProofBeRequired(record.slotId));

@@ -6,14 +6,7 @@
  */
 import type { KeyValueStore } from "../store/database.js";
 import type { AvailabilityStore } from "./availability-store.js";
-import {
-  SALE_PREFIX,
-  type SaleRecord,
-  type SaleState,
-  decodeRecord,
-  encodeRecord,
-  isTerminal,
-} from "./records.js";
+import { SALE_PREFIX, type SaleRecord, decodeRecord, encodeRecord, isTerminal } from "./records.js";
 
 /** History entries kept per sale: enough for every state of a normal life and a few retries. */
 const MAX_HISTORY = 32;
@@ -22,7 +15,6 @@ export class SaleStore {
   readonly #db: KeyValueStore;
   readonly #availabilities: AvailabilityStore;
   readonly #records = new Map<string, SaleRecord>();
-  readonly #listeners = new Set<(record: SaleRecord, previous: SaleState | undefined) => void>();
 
   private constructor(db: KeyValueStore, availabilities: AvailabilityStore) {
     this.#db = db;
@@ -44,11 +36,6 @@ export class SaleStore {
 
   list(): SaleRecord[] {
     return [...this.#records.values()].sort((a, b) => a.createdAt - b.createdAt);
-  }
-
-  /** Called after every saved change (metrics). */
-  onChange(listener: (record: SaleRecord, previous: SaleState | undefined) => void): void {
-    this.#listeners.add(listener);
   }
 
   /** A new record in `state`, not yet saved. */
@@ -84,9 +71,7 @@ export class SaleStore {
 
   /** Notes a record written by another store's batch (AvailabilityStore.reserve). */
   written(record: SaleRecord): void {
-    const previous = this.#records.get(record.slotId)?.state;
     this.#records.set(record.slotId, record);
-    for (const listener of this.#listeners) listener(record, previous);
   }
 
   /**

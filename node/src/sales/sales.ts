@@ -50,8 +50,10 @@ export class Sales {
   readonly #stopping = new AbortController();
   #poller: LogPoller | undefined;
   #interval: NodeJS.Timeout | undefined;
-  #tick: Promise<void> | undefined;
+  #eventsTick: Promise<void> | undefined;
+  #provingTick: Promise<void> | undefined;
   #side = new Set<Promise<void>>();
+  #periodProofs = 0;
 
   private constructor(
     options: SalesOptions,
@@ -63,10 +65,21 @@ export class Sales {
     this.#log = options.logger;
     this.availabilities = availabilities;
     this.sales = sales;
+    const prover: SlotProver = {
+      prove: async (request, proving) => {
+        if (proving.urgent) this.#periodProofs++;
+        try {
+          return await options.prover.prove(request, proving);
+        } finally {
+          if (proving.urgent) this.#periodProofs--;
+        }
+      },
+      close: () => options.prover.close(),
+    };
     this.machine = new SaleMachine({
       chain: options.chain,
       data: options.data,
-      prover: options.prover,
+      prover,
       availabilities,
       sales,
       log: options.logger,
@@ -98,7 +111,7 @@ export class Sales {
     try {
       return await Sales.open({
         chain: marketplaceChain(client),
-        data: new NetworkSlotData(context.p2p),
+        data: new NetworkSlotData(context.p2p, context.hashing?.roots),
         prover,
         db: context.db,
         logger: context.logger.child({ role: "sales" }),
@@ -124,9 +137,14 @@ export class Sales {
     const role = new Sales(options, availabilities, sales, metrics);
     await role.#resume();
     role.#poller = options.events?.((events) => role.#onEvents(events));
-    role.#interval = setInterval(() => role.poll(), options.pollIntervalMs);
-    role.poll();
+    role.#interval = setInterval(() => void role.poll(), options.pollIntervalMs);
+    void role.poll();
     return role;
+  }
+
+  /** Period proofs being made now (waiting for the prover included). */
+  get periodProofsInProgress(): number {
+    return this.#periodProofs;
   }
 
   list(): SaleRecord[] {
@@ -142,10 +160,12 @@ export class Sales {
     this.#queue.pushRequest(item, slots);
   }
 
-  /** Reads new events and looks at every proving slot; one at a time. Returns when done. */
+  /** Reads new events and looks at every proving slot (each loop one pass at a time). */
   poll(): Promise<void> {
-    this.#tick ??= this.#pollOnce().finally(() => (this.#tick = undefined));
-    return this.#tick;
+    // Two loops, so that new requests are read while a period's proof is being made.
+    this.#eventsTick ??= this.#readEvents().finally(() => (this.#eventsTick = undefined));
+    this.#provingTick ??= this.#lookAtProvingSlots().finally(() => (this.#provingTick = undefined));
+    return Promise.all([this.#eventsTick, this.#provingTick]).then(() => {});
   }
 
   /** Resolves when no slot is queued or being worked (tests). */
@@ -159,7 +179,7 @@ export class Sales {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     this.#queue.clear();
-    await this.#tick;
+    await Promise.all([this.#eventsTick, this.#provingTick]);
     await this.#queue.whenIdle();
     await Promise.allSettled(this.#side);
     await this.#o.prover.close();
@@ -167,13 +187,18 @@ export class Sales {
 
   // ---- chain events ----
 
-  async #pollOnce(): Promise<void> {
+  /** Reads the events since the last read. */
+  async #readEvents(): Promise<void> {
     if (this.#stopping.signal.aborted) return;
     try {
       await this.#poller?.pollOnce(this.#stopping.signal);
     } catch (error) {
       this.#log.warn({ err: error }, "reading marketplace events failed");
     }
+  }
+
+  /** Looks at every proving slot once, proving those whose period requires it. */
+  async #lookAtProvingSlots(): Promise<void> {
     for (const slotId of [...this.#proving]) {
       if (this.#stopping.signal.aborted) return;
       const record = this.sales.get(slotId);

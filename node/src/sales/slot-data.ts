@@ -8,14 +8,18 @@ import type { Manifest } from "../manifest/manifest.js";
 import type { NodeNetworking } from "../node.js";
 import { HoldfastError } from "../errors.js";
 import { type ProvableSlot, SlotTree, provableSlot } from "../proof/slot-tree.js";
+import type { BlockRootHasher } from "../slots/hasher.js";
 import type { SlotData } from "./ports.js";
 
 export class NetworkSlotData implements SlotData {
   readonly #p2p: NodeNetworking;
+  readonly #hasher: BlockRootHasher | undefined;
   readonly #trees = new Map<string, Promise<SlotTree>>();
 
-  constructor(p2p: NodeNetworking) {
+  /** `hasher`: the node's block-root hasher, so a large slot's tree is not hashed on the event loop. */
+  constructor(p2p: NodeNetworking, hasher?: BlockRootHasher) {
     this.#p2p = p2p;
+    this.#hasher = hasher;
   }
 
   async fetch(manifestCid: string, slotIndex: number, signal?: AbortSignal): Promise<void> {
@@ -39,7 +43,10 @@ export class NetworkSlotData implements SlotData {
     const key = `${manifestCid}#${slotIndex}`;
     let tree = this.#trees.get(key);
     if (!tree) {
-      tree = SlotTree.build(stored.blocks, signal ? { signal } : {});
+      tree = SlotTree.build(stored.blocks, {
+        ...(signal ? { signal } : {}),
+        ...(this.#hasher ? { hasher: this.#hasher } : {}),
+      });
       this.#trees.set(key, tree);
       tree.catch(() => this.#trees.delete(key));
     }

@@ -209,9 +209,17 @@ export class FakeData implements SlotData {
   roots = [11n, 22n];
   fetchError: Error | undefined;
   fetches = 0;
+  /** When set, fetches wait for it (or for their abort). */
+  gate: Promise<void> | undefined;
 
-  async fetch(_cid: string, slotIndex: number) {
+  async fetch(_cid: string, slotIndex: number, signal?: AbortSignal) {
     this.fetches++;
+    if (this.gate) {
+      await new Promise<void>((resolve, reject) => {
+        signal?.addEventListener("abort", () => reject(new Error("aborted")), { once: true });
+        void this.gate!.then(resolve);
+      });
+    }
     if (this.fetchError) throw this.fetchError;
     this.held.add(slotIndex);
   }

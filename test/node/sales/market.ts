@@ -40,6 +40,8 @@ export interface Market {
   now(): Promise<bigint>;
   /** Moves chain time to `timestamp` (mining a block there). */
   timeTo(timestamp: bigint): Promise<void>;
+  /** Stops mining the block a second that keeps chain time moving as on a real chain. */
+  close(): void;
 }
 
 /** Marketplace settings for node tests: Codex's, with a short period a dev proof fits in. */
@@ -71,6 +73,11 @@ export async function deployMarket(config: Config = nodeTestConfig()): Promise<M
     await token.getFunction("mint")(localWallet(i, ethers.provider).address, STARTING_BALANCE);
   }
   const now = async () => BigInt((await ethers.provider.getBlock("latest"))!.timestamp);
+  // A block a second, as a chain with a block time makes them: the chain's time, which the host
+  // reads from the latest block, then moves on even while nobody sends a transaction.
+  const ticker = setInterval(() => {
+    ethers.provider.send("evm_mine", []).catch(() => {});
+  }, 1_000);
   return {
     connection,
     artifacts,
@@ -81,6 +88,9 @@ export async function deployMarket(config: Config = nodeTestConfig()): Promise<M
     now,
     async timeTo(timestamp) {
       await networkHelpers.time.increaseTo(timestamp);
+    },
+    close() {
+      clearInterval(ticker);
     },
   };
 }

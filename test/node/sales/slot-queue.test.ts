@@ -127,6 +127,39 @@ describe("slot queue", function () {
       expect(queue.size).to.equal(0);
     });
 
+    it("dropping a filled request's or slot's queued items leaves running ones alone", async function () {
+      const aborted: string[] = [];
+      let finish: () => void = () => {};
+      const queue = new SlotQueue({
+        workers: 1,
+        process: (it, signal) =>
+          new Promise<void>((resolve) => {
+            signal.addEventListener("abort", () => aborted.push(`${it.requestId}/${it.slotIndex}`));
+            finish = resolve;
+          }),
+      });
+      queue.push(item({ requestId: "a", slotIndex: 0, pricePerBytePerSecond: 9n }));
+      queue.push(item({ requestId: "a", slotIndex: 1 }));
+      queue.push(item({ requestId: "a", slotIndex: 2 }));
+      queue.push(item({ requestId: "b", slotIndex: 0 }));
+      queue.push(item({ requestId: "b", slotIndex: 1 }));
+      expect(queue.running).to.equal(1); // a/0, the best paid
+      queue.dropQueued("b", 1);
+      expect(
+        queue
+          .snapshot()
+          .map((i) => `${i.requestId}/${i.slotIndex}`)
+          .sort(),
+      ).to.deep.equal(["a/1", "a/2", "b/0"]);
+      queue.dropQueued("a");
+      expect(queue.snapshot().map((i) => `${i.requestId}/${i.slotIndex}`)).to.deep.equal(["b/0"]);
+      expect(queue.running).to.equal(1);
+      expect(aborted).to.deep.equal([]);
+      queue.pause();
+      finish();
+      await queue.whenIdle();
+    });
+
     it("reports a failing worker's error and goes on with the next item", async function () {
       const errors: string[] = [];
       const done: string[] = [];

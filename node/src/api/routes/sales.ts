@@ -11,7 +11,7 @@ import type { Sales } from "../../sales/sales.js";
 import { errorSchema } from "../errors.js";
 
 const amount = {
-  oneOf: [
+  anyOf: [
     { type: "string", pattern: "^[0-9]{1,78}$" },
     { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
   ],

@@ -101,7 +101,11 @@ describe("validator role", function () {
     expect(metrics).to.match(/^holdfast_validator_proofs_marked_missing_total 8$/m);
     expect(metrics).to.match(/^holdfast_validator_slots_watched 0$/m);
     expect(metrics).to.include(`holdfast_validator_rewards_withdrawn_tokens_total ${reward}`);
-    expect(metrics).to.match(/^holdfast_validator_checks_total\{outcome="proven"\} 3$/m);
+    // The honest slot was checked in each of the three periods (a loaded machine may add a check
+    // when a tick lands in a window twice before the slot is settled; it is never marked).
+    const proven = /^holdfast_validator_checks_total\{outcome="proven"\} (\d+)$/m.exec(metrics);
+    expect(proven, "proven checks are counted").to.not.equal(null);
+    expect(Number(proven![1])).to.be.at.least(3);
   });
 
   it("runs on its own timer: follows new slots and marks without being driven", async function () {

@@ -103,3 +103,14 @@ export function requestOf(purchase: PurchaseView): Request {
     nonce: r.nonce,
   };
 }
+
+/** Terms that fit the example marketplace (30-day duration limit): 2 data + 1 parity slots. */
+export const TERMS = {
+  duration: 86_400,
+  pricePerBytePerSecond: "2",
+  proofProbability: 3,
+  collateralPerByte: "5",
+  expiry: 3_600,
+  nodes: 3,
+  tolerance: 1,
+};

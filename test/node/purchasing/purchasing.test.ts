@@ -20,22 +20,12 @@ import {
   requestOf,
   startClientNode,
   uploadBytes,
+  TERMS,
 } from "./helpers.js";
 
 const connection = await network.create();
 const bed = testbed(connection);
 const { ethers } = connection;
-
-/** Terms that fit the example marketplace (30-day duration limit). */
-const TERMS = {
-  duration: 86_400,
-  pricePerBytePerSecond: "2",
-  proofProbability: 3,
-  collateralPerByte: "5",
-  expiry: 3_600,
-  nodes: 3,
-  tolerance: 1,
-};
 
 describe("purchasing: requesting storage and following it on chain", function () {
   this.timeout(120_000);

@@ -23,21 +23,12 @@ import {
   requestOf,
   startClientNode,
   uploadBytes,
+  TERMS,
 } from "./helpers.js";
 
 const connection = await network.create();
 const bed = testbed(connection);
 const { ethers } = connection;
-
-const TERMS = {
-  duration: 86_400,
-  pricePerBytePerSecond: "2",
-  proofProbability: 3,
-  collateralPerByte: "5",
-  expiry: 3_600,
-  nodes: 3,
-  tolerance: 1,
-};
 
 describe("purchasing: a restarted node resumes every purchase from the chain", function () {
   this.timeout(120_000);

@@ -106,6 +106,25 @@ export class PurchaseStore {
   }
 }
 
+/** A purchase about to be sent: pending, with nothing filled, paid or withdrawn yet. */
+export function pendingPurchase(
+  fields: Pick<PurchaseRecord, "id" | "cid" | "manifestCid" | "terms" | "request" | "price">,
+  now = new Date().toISOString(),
+): PurchaseRecord {
+  return {
+    ...fields,
+    state: "pending",
+    filledSlots: [],
+    missedProofs: 0,
+    withdrawals: [],
+    withdrawn: false,
+    slotPayouts: [],
+    createdAt: now,
+    updatedAt: now,
+    history: [{ state: "pending", at: now }],
+  };
+}
+
 export function termsJson(terms: StorageTerms): PurchaseRecord["terms"] {
   return {
     duration: terms.duration.toString(),

@@ -29,6 +29,7 @@ import {
   type PurchaseRecord,
   type PurchaseState,
   PurchaseStore,
+  pendingPurchase,
   requestJson,
   termsJson,
 } from "./purchase.js";
@@ -207,23 +208,17 @@ export class Purchasing implements Role {
     };
     const id = requestIdOf(request);
     const now = new Date().toISOString();
-    const record: PurchaseRecord = {
-      id,
-      state: "pending",
-      cid,
-      manifestCid: verifiableCid,
-      terms: termsJson(terms),
-      request: requestJson(request),
-      price: amounts.maxPrice.toString(),
-      filledSlots: [],
-      missedProofs: 0,
-      withdrawals: [],
-      withdrawn: false,
-      slotPayouts: [],
-      createdAt: now,
-      updatedAt: now,
-      history: [{ state: "pending", at: now }],
-    };
+    const record = pendingPurchase(
+      {
+        id,
+        cid,
+        manifestCid: verifiableCid,
+        terms: termsJson(terms),
+        request: requestJson(request),
+        price: amounts.maxPrice.toString(),
+      },
+      now,
+    );
     const submit = this.#submitting.then(() => this.#submit(record, request));
     this.#submitting = submit.catch(() => {});
     await submit;

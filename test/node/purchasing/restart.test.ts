@@ -6,6 +6,7 @@ import { MarketplaceClient } from "../../../node/src/chain/marketplace-client.js
 import {
   type PurchaseRecord,
   PurchaseStore,
+  pendingPurchase,
   type PurchaseView,
 } from "../../../node/src/purchasing/purchase.js";
 import { LevelStore } from "../../../node/src/store/database.js";
@@ -134,24 +135,16 @@ describe("purchasing: a restarted node resumes every purchase from the chain", f
     // The record as saved just before requestStorage, for a request that never reached the chain.
     const requestJson = { ...sent.request, nonce: hexlify(randomBytes(32)) };
     const id = requestIdOf(requestOf({ ...sent, request: requestJson }));
-    const now = new Date().toISOString();
-    await writeRecord({
-      id,
-      state: "pending",
-      cid: sent.cid,
-      manifestCid: sent.manifestCid,
-      terms: sent.terms,
-      request: requestJson,
-      price: sent.price,
-      filledSlots: [],
-      missedProofs: 0,
-      withdrawals: [],
-      withdrawn: false,
-      slotPayouts: [],
-      createdAt: now,
-      updatedAt: now,
-      history: [{ state: "pending", at: now }],
-    });
+    await writeRecord(
+      pendingPurchase({
+        id,
+        cid: sent.cid,
+        manifestCid: sent.manifestCid,
+        terms: sent.terms,
+        request: requestJson,
+        price: sent.price,
+      }),
+    );
     t = await start();
     const errored = t.node.marketplace!.purchasing!.get(id)!;
     expect(errored.state).to.equal("errored");
@@ -172,24 +165,16 @@ describe("purchasing: a restarted node resumes every purchase from the chain", f
       transactions: { pollIntervalMs: 10 },
     });
     const { requestId, receipt } = await client.requestStorage(onChain);
-    const now = new Date().toISOString();
-    await writeRecord({
-      id: requestId,
-      state: "pending",
-      cid: sent.cid,
-      manifestCid: sent.manifestCid,
-      terms: sent.terms,
-      request: requestJson,
-      price: sent.price,
-      filledSlots: [],
-      missedProofs: 0,
-      withdrawals: [],
-      withdrawn: false,
-      slotPayouts: [],
-      createdAt: now,
-      updatedAt: now,
-      history: [{ state: "pending", at: now }],
-    });
+    await writeRecord(
+      pendingPurchase({
+        id: requestId,
+        cid: sent.cid,
+        manifestCid: sent.manifestCid,
+        terms: sent.terms,
+        request: requestJson,
+        price: sent.price,
+      }),
+    );
     t = await start();
     const found = t.node.marketplace!.purchasing!.get(requestId)!;
     expect(found.state).to.equal("submitted");

@@ -44,9 +44,8 @@ describe("validator role", function () {
     const periods: bigint[] = [];
     for (let round = 0; round < 3; round++) {
       await tb.submitProof(d, request, 0n, d.actors.hosts[0]!);
-      const period = await chain.endPeriod();
+      const period = await chain.endPeriodRequiringProofs(slotIds);
       periods.push(period);
-      await chain.mineToRequiredPointers(slotIds, period);
       await validator.tick();
       // A second tick in the same window finds every slot settled and sends nothing.
       const nonce = await ethers.provider.getTransactionCount(account);
@@ -115,8 +114,7 @@ describe("validator role", function () {
     await start(ethers.provider, chain.address, { config: { ethPollInterval: 50 } });
     const { slotIds } = await chain.filledRequest(2);
     await chain.endPeriod();
-    const period = await chain.endPeriod();
-    await chain.mineToRequiredPointers(slotIds, period);
+    const period = await chain.endPeriodRequiringProofs(slotIds);
     const deadline = Date.now() + 20_000;
     while ((await chain.marks()).length < 2 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -159,8 +157,9 @@ describe("validator role", function () {
     await validator.tick();
     expect(validator.watchedSlots).to.have.length(2);
     const end = await d.marketplace.requestEnd(requestId);
-    while ((await chain.tb.latestTimestamp()) <= end) await chain.endPeriod();
-    await chain.mineToRequiredPointers(slotIds, chain.tb.periodOf(end));
+    const last = chain.tb.periodOf(end);
+    while (chain.tb.periodOf(await chain.tb.latestTimestamp()) < last) await chain.endPeriod();
+    await chain.endPeriodRequiringProofs(slotIds);
     await validator.tick();
     expect(await d.marketplace.requestState(requestId)).to.equal(3n); // Finished
     expect(validator.watchedSlots).to.have.length(0);
@@ -194,8 +193,7 @@ describe("validator role", function () {
     expect(second.validator.watchedSlots.map((s) => s.slotId)).to.have.members(inGroup(1));
 
     await chain.endPeriod();
-    const period = await chain.endPeriod();
-    await chain.mineToRequiredPointers(slotIds, period);
+    const period = await chain.endPeriodRequiringProofs(slotIds);
     await first.validator.tick();
     await second.validator.tick();
     const marks = await chain.marks();
@@ -220,11 +218,11 @@ describe("validator role", function () {
     const { slotIds } = await chain.filledRequest(3);
     await Promise.all([a.validator.tick(), b.validator.tick()]);
     await chain.endPeriod();
-    const period = await chain.endPeriod();
-    await chain.mineToRequiredPointers(slotIds, period, 40);
+    const period = await chain.endPeriodRequiringProofs(slotIds, 40);
     await Promise.all([a.validator.tick(), b.validator.tick()]);
     const marks = await chain.marks();
     expect(marks.map((m) => m.slotId)).to.have.members(slotIds);
+    expect(marks.every((m) => m.period === period)).to.equal(true);
     let marked = 0;
     for (const { node } of [a, b]) {
       const text = await (await fetch(`http://127.0.0.1:${node.metricsPort}/metrics`)).text();
@@ -266,11 +264,12 @@ describe("validator role", function () {
     expect(node.validator.watchedSlots.map((s) => s.slotId)).to.have.members(first.slotIds);
 
     await chain.endPeriod();
-    const period = await chain.endPeriod();
-    await chain.mineToRequiredPointers(first.slotIds, period);
+    const period = await chain.endPeriodRequiringProofs(first.slotIds);
     const polledTo = await ethers.provider.getBlockNumber(); // the tick reads events up to here
     await node.validator.tick();
-    expect(await chain.marks()).to.have.length(2);
+    expect((await chain.marks()).map((m) => [m.slotId, m.period])).to.have.deep.members(
+      first.slotIds.map((id) => [id, period]),
+    );
 
     // Stopped inside the marking window; a second request is filled while it is down.
     await node.stop();
@@ -294,14 +293,12 @@ describe("validator role", function () {
 
     // The next period: the first request's slots are marked; the new slot was filled in it.
     const all = [...first.slotIds, ...second.slotIds];
-    const next = await chain.endPeriod();
-    await chain.mineToRequiredPointers(all, next);
+    const next = await chain.endPeriodRequiringProofs(all);
     await node.validator.tick();
     const nextMarks = (await chain.marks()).filter((m) => m.period === next);
     expect(nextMarks.map((m) => m.slotId)).to.have.members(first.slotIds);
     // And the one after: all three, once each.
-    const after = await chain.endPeriod();
-    await chain.mineToRequiredPointers(all, after);
+    const after = await chain.endPeriodRequiringProofs(all);
     await node.validator.tick();
     const marks = await chain.marks();
     expect(marks.filter((m) => m.period === after).map((m) => m.slotId)).to.have.members(all);

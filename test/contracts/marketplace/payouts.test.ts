@@ -34,7 +34,7 @@ describe("Marketplace payouts", function () {
   let collateral: bigint;
 
   beforeEach(async function () {
-    d = await bed.networkHelpers.loadFixture(bed.deploy);
+    d = await bed.loadFixture(bed.deploy);
     request = exampleRequest(d.actors.client.address);
     ({ requestId, createdAt } = await bed.requestStorage(d, request));
     rate = pricePerSlotPerSecond(request.ask);

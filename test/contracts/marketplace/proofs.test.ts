@@ -36,7 +36,7 @@ describe("Marketplace proofs", function () {
   }
 
   beforeEach(async function () {
-    const fixture = await bed.networkHelpers.loadFixture(started);
+    const fixture = await bed.loadFixture(started);
     d = fixture.deployed;
     request = fixture.r;
     requestId = fixture.id;

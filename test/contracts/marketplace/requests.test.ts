@@ -23,7 +23,7 @@ describe("Marketplace requests", function () {
   let request: Request;
 
   beforeEach(async function () {
-    d = await bed.networkHelpers.loadFixture(bed.deploy);
+    d = await bed.loadFixture(bed.deploy);
     request = exampleRequest(d.actors.client.address);
   });
 

@@ -39,7 +39,7 @@ describe("Marketplace slot reservations", function () {
   let requestId: string;
 
   beforeEach(async function () {
-    d = await bed.networkHelpers.loadFixture(bed.deploy);
+    d = await bed.loadFixture(bed.deploy);
     request = exampleRequest(d.actors.client.address);
     ({ requestId } = await bed.requestStorage(d, request));
   });
@@ -179,7 +179,7 @@ describe("Marketplace reservation window", function () {
   let createdAt: bigint;
 
   beforeEach(async function () {
-    d = await windowed.networkHelpers.loadFixture(windowed.deploy);
+    d = await windowed.loadFixture(windowed.deploy);
     request = exampleRequest(d.actors.client.address);
     ({ requestId, createdAt } = await windowed.requestStorage(d, request));
   });

@@ -49,7 +49,7 @@ describe("Marketplace safety", function () {
     let d: Deployed & { hostile: ReentrantToken };
 
     beforeEach(async function () {
-      d = await bed.networkHelpers.loadFixture(withReentrantToken);
+      d = await bed.loadFixture(withReentrantToken);
     });
 
     /** Arms the token to call `payload` on the marketplace during the next transfer. */
@@ -109,7 +109,7 @@ describe("Marketplace safety", function () {
 
   describe("tokens that report failure instead of reverting", function () {
     it("are caught, and the failed operation changes nothing", async function () {
-      const d = await bed.networkHelpers.loadFixture(withFalseReturningToken);
+      const d = await bed.loadFixture(withFalseReturningToken);
       const token = await ethers.getContractAt("FalseReturningToken", await d.token.getAddress());
       const request = exampleRequest(d.actors.client.address);
       await token.setFailing(true);
@@ -154,7 +154,7 @@ describe("Marketplace safety", function () {
     });
 
     it("uses no opcode newer than Shanghai (Taiko has no TSTORE, TLOAD, MCOPY, BLOBHASH)", async function () {
-      const d = await bed.networkHelpers.loadFixture(bed.deploy);
+      const d = await bed.loadFixture(bed.deploy);
       const ops = opcodes(await ethers.provider.getCode(await d.marketplace.getAddress()));
       expect(ops.length).to.be.greaterThan(1000);
       for (const forbidden of [0x5c, 0x5d, 0x5e, 0x49, 0x4a]) {

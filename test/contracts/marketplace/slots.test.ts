@@ -23,7 +23,7 @@ describe("Marketplace slots", function () {
   let requestId: string;
 
   beforeEach(async function () {
-    d = await bed.networkHelpers.loadFixture(bed.deploy);
+    d = await bed.loadFixture(bed.deploy);
     request = exampleRequest(d.actors.client.address);
     ({ requestId } = await bed.requestStorage(d, request));
   });

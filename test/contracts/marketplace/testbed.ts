@@ -402,9 +402,21 @@ export function testbed(
     return { period: missed, tx };
   }
 
+  /**
+   * networkHelpers.loadFixture, then the next block one second after the snapshot's last. After a
+   * revert Hardhat's clock runs ahead by up to twice the wall time since the snapshot, and that
+   * adds up over a file's tests until windows of a few seconds close early.
+   */
+  async function loadFixture<T>(fixture: () => Promise<T>): Promise<T> {
+    const result = await networkHelpers.loadFixture(fixture);
+    await time.setNextBlockTimestamp((await latestTimestamp()) + 1n);
+    return result;
+  }
+
   return {
     config,
     deploy,
+    loadFixture,
     challengeAt,
     pointerAt,
     proofForNextBlock,

@@ -181,7 +181,8 @@ describe("block exchange between nodes over TCP on 127.0.0.1", function () {
     rogues.push(silent);
     const good = await provider();
     const { net, metrics, peers } = await client([silent, good], {
-      downloader: { requestTimeoutMs: 300, haveTimeoutMs: 300 },
+      // Long enough that an event-loop stall on a loaded machine does not time out the good peer too.
+      downloader: { requestTimeoutMs: 2_000, haveTimeoutMs: 2_000 },
     });
     const got = await collect(net.download({ cids, providerKeys: [], peers }));
     got.forEach((b, i) => expect(sameBytes(b.bytes, blocks[i]!.bytes)).to.equal(true));
@@ -281,7 +282,8 @@ describe("block exchange between nodes over TCP on 127.0.0.1", function () {
   it("fails with ERR_BLOCKS_UNAVAILABLE when no peer has some blocks, or skips them on request", async function () {
     const half: TestBlock[] = blocks.filter((_, i) => i % 2 === 0);
     const source = await provider(new MemoryBlockStore(half));
-    const { net, peers } = await client([source], { downloader: { stallTimeoutMs: 400 } });
+    // Long enough for the first HAVE answers on a loaded machine, or the error names block 0.
+    const { net, peers } = await client([source], { downloader: { stallTimeoutMs: 1_500 } });
     try {
       await collect(net.download({ cids, providerKeys: [], peers }));
       expect.fail("expected ERR_BLOCKS_UNAVAILABLE");

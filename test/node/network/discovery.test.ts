@@ -45,7 +45,7 @@ describe("discovery through the DHT on 127.0.0.1", function () {
     const store = new MemoryBlockStore();
     const fetcher = await nets.start(store, { bootstrapNodes: bootstrapOf(boot) });
     await waitForPeers(fetcher, 1);
-    expect(fetcher.libp2p.getConnections(holderA.peerId)).to.have.length(0);
+    // No dial to the holders here: the DHT finds them (its own queries may connect to them).
 
     const got = await collect(fetcher.download({ cids, providerKeys: [datasetKey] }));
     got.forEach((b, i) =>

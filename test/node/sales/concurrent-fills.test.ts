@@ -45,6 +45,14 @@ describe("concurrent fills of one host", function () {
     for (const slotIndex of [0n, 1n]) await client.reserveSlot(requestId, slotIndex);
     // A proof answers one period's challenge: start at a period's beginning, with a period to spare.
     await bed.advanceToNextPeriod();
+    // A challenge is the hash of the block `pointer` blocks back, the same at every block until the
+    // pointer wraps past 255. The proofs are made at the latest block and the fills land up to four
+    // blocks later (an approve and a fill each): move past a wrap first.
+    const period = bed.periodOf(await bed.latestTimestamp());
+    const slotIds = [0n, 1n].map((slotIndex) => slotIdOf(requestId, slotIndex));
+    const wrapsSoon = (block: number) =>
+      slotIds.some((id) => bed.pointerAt(id, period, block) > 247);
+    while (wrapsSoon(await connection.ethers.provider.getBlockNumber())) await bed.mineBlocks(1);
     const proofs = [await proofOf(0n), await proofOf(1n)];
     await Promise.all(
       [0n, 1n].map((slotIndex) =>

@@ -30,17 +30,18 @@ function cpuSeconds(since: NodeJS.CpuUsage): number {
 }
 
 /**
- * Calls of fn per CPU second: the best of five windows of seconds / 5 each, after a warm-up. The
- * best window is the one least disturbed by neighbours (caches, clock) on a shared machine.
+ * Calls of fn per CPU second: the best of `windows` windows (five unless told) of seconds / windows
+ * each, after a warm-up call. The best window is the one least disturbed by neighbours (caches,
+ * clock, a busy SMT sibling) on a shared machine.
  */
-function perCpuSecond(fn: () => void, seconds: number): number {
+function perCpuSecond(fn: () => void, seconds: number, windows = 5): number {
   fn();
   let best = 0;
-  for (let window = 0; window < 5; window++) {
+  for (let window = 0; window < windows; window++) {
     const start = process.cpuUsage();
     let calls = 0;
     let elapsed = 0;
-    while (elapsed < seconds / 5) {
+    while (elapsed < seconds / windows) {
       fn();
       calls++;
       elapsed = cpuSeconds(start);
@@ -48,6 +49,36 @@ function perCpuSecond(fn: () => void, seconds: number): number {
     best = Math.max(best, calls / elapsed);
   }
   return best;
+}
+
+/**
+ * Windows of one measurement spread over the whole run: a neighbour on the same physical core
+ * (an SMT sibling) slows everything by about a quarter for seconds at a time, so windows taken
+ * all at once can all fall inside one disturbance. `take` adds windows between other stages.
+ */
+class SpreadWindows {
+  private readonly rates: number[] = [];
+  constructor(
+    private readonly fn: () => void,
+    private readonly windowSeconds: number,
+  ) {}
+
+  take(count: number): void {
+    for (let i = 0; i < count; i++) this.rates.push(perCpuSecond(this.fn, this.windowSeconds, 1));
+  }
+
+  get count(): number {
+    return this.rates.length;
+  }
+
+  best(): number {
+    return Math.max(...this.rates);
+  }
+
+  median(): number {
+    const sorted = [...this.rates].sort((a, b) => a - b);
+    return sorted[sorted.length >> 1]!;
+  }
 }
 
 /** CPU seconds for one call of fn (the best of `repeats`). */
@@ -100,25 +131,32 @@ const bench: Benchmark = {
       cellHashesPacked(data.subarray(0, 8 * CELL_SIZE));
     }, 2);
     const batch = 100; // calls per timed step, so the timer's own cost stays out of the figure
-    const holdfastPerms =
-      batch *
-      perCpuSecond(() => {
-        for (let i = 0; i < batch; i++) state = permute(state);
-      }, 3);
+    const permuteWindows = new SpreadWindows(() => {
+      for (let i = 0; i < batch; i++) state = permute(state);
+    }, 0.5);
+    permuteWindows.take(3);
+    const cellWindows = new SpreadWindows(() => cellHashesPacked(data), 1);
+    /** Between the other stages: more windows of the two figures the issue sets targets for. */
+    const between = () => {
+      permuteWindows.take(2);
+      cellWindows.take(1);
+    };
     const holdfastCompress =
       batch *
       perCpuSecond(() => {
         for (let i = 0; i < batch; i++) h = compress(h, y, 0);
       }, 2);
-    log("holdfast: cell hashing (batch)");
-    const cellsPerSecond = cells * perCpuSecond(() => cellHashesPacked(data), 5);
+    log("holdfast: cell hashing (batch), interleaved with the other stages");
+    between();
     log(`holdfast: tree of ${TREE_LEAVES} leaves`);
     const holdfastTree = cpuSecondsFor(() => merkleRoot(leaves), 5);
 
+    between();
     log("reference permute");
     const referencePerms = perCpuSecond(() => {
       state = reference.permute(state);
     }, 2);
+    between();
     log("circomlibjs Poseidon: hash, tree");
     const circomlib = await buildPoseidon();
     const circomlibHash2 = (a: bigint, b: bigint) => circomlib.F.toObject(circomlib([a, b]));
@@ -126,12 +164,17 @@ const bench: Benchmark = {
       h = circomlibHash2(h, y);
     }, 2);
     const circomlibTree = cpuSecondsFor(() => pairwiseRoot(leaves, circomlibHash2), 2);
+    between();
     log("@zkpassport/poseidon2 permute");
     let wide = [x, y, 7n, 8n];
     const zkpassportPerms = perCpuSecond(() => {
       wide = zkpassportPermute(wide);
     }, 2);
+    between();
     if (state[0] === h || wide[0] === h) log("(unlikely: keeps the results alive)");
+    const holdfastPerms = batch * permuteWindows.best();
+    const cellsPerSecond = cells * cellWindows.best();
+    const medianPerms = batch * permuteWindows.median();
 
     const holdfast = "holdfast/poseidon2";
     const circomlibjs = "circomlibjs Poseidon t=3";
@@ -162,6 +205,12 @@ const bench: Benchmark = {
       },
       {
         subject: holdfast,
+        metric: `permute, median of ${permuteWindows.count} windows spread over the run`,
+        value: medianPerms,
+        unit: "perm/s",
+      },
+      {
+        subject: holdfast,
         metric: "compress (hash of 2 inputs)",
         value: holdfastCompress,
         unit: "hash/s",
@@ -185,6 +234,12 @@ const bench: Benchmark = {
         value: batchPerms,
         unit: "perm/s",
         ratio: { to: "single permute calls", value: batchPerms / holdfastPerms },
+      },
+      {
+        subject: `${holdfast} cellHashes`,
+        metric: `permutations inside the batch, median of ${cellWindows.count} spread windows`,
+        value: cells * cellWindows.median() * PERMUTATIONS_PER_CELL,
+        unit: "perm/s",
       },
       { subject: circomlibjs, metric: "2^16-leaf tree root", value: circomlibTree, unit: "s" },
       {

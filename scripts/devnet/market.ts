@@ -238,9 +238,15 @@ export async function runPeriod(
   const period: bigint = (await chain.now()) / length;
   const periodStart = period * length;
   const active: RequestView[] = [];
+  // Requests that end inside this period: a proof after the end is refused and nobody can mark it
+  // missing, so none is due (nor waited for, nor reported) in this period.
+  const cutShort = new Set<RequestView>();
   for (const view of views) {
     const over = view.events("RequestFailed").length + view.events("RequestCancelled").length > 0;
-    if (!over && (await view.endsAt()) > periodStart) active.push(view);
+    const end = await view.endsAt();
+    if (over || end <= periodStart) continue;
+    active.push(view);
+    if (end < periodStart + length) cutShort.add(view);
   }
   const deadline = Date.now() + (options.maxWaitMs ?? 3 * Number(length) * 1000);
   for (;;) {
@@ -253,7 +259,8 @@ export async function runPeriod(
       for (const holder of view.holders()) {
         if (!holder || holder.filledAt / length >= period) continue;
         const name = devnet.nameOf(holder.host);
-        if (running(holder.host) && view.proofsIn(holder.slotId, period).length === 0) {
+        const due = !cutShort.has(view);
+        if (due && running(holder.host) && view.proofsIn(holder.slotId, period).length === 0) {
           pending.push(`proof of slot ${label}${holder.slotIndex} (${name})`);
         }
         const previous = period - 1n;
@@ -288,6 +295,7 @@ export async function runPeriod(
   await devnet.observer.poll();
   const report: PeriodReport = { period, slots: [] };
   for (const view of active) {
+    if (cutShort.has(view)) continue;
     for (const tenure of view.tenures()) {
       const filledBefore = tenure.filledAt / length < period;
       const heldThrough = tenure.freedAt === undefined || tenure.freedAt / length > period;

@@ -1,13 +1,9 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
+import { rm } from "node:fs/promises";
 import type { Provider } from "ethers";
-import { pino } from "pino";
-import { type NodeConfig, defaultConfig } from "../../../node/src/config/options.js";
-import { HoldfastNode } from "../../../node/src/node.js";
+import type { NodeConfig } from "../../../node/src/config/options.js";
+import type { HoldfastNode } from "../../../node/src/node.js";
 import type { PurchaseView } from "../../../node/src/purchasing/purchase.js";
-import { inThreadBlockRoots } from "../../../node/src/slots/hasher.js";
-import { referenceTrees } from "../../helpers/reference-trees.js";
+import { localNodeConfig, startLocalNode, tempDataDir } from "../../helpers/local-node.js";
 import type { Request } from "../../contracts/marketplace/testbed.js";
 
 /**
@@ -19,30 +15,14 @@ export async function startClientNode(
   options: { provider?: Provider; dataDir?: string } & Partial<NodeConfig>,
 ): Promise<{ node: HoldfastNode; url: string; dataDir: string; stop(): Promise<void> }> {
   const { provider, dataDir: given, ...overrides } = options;
-  const dataDir = given ?? (await mkdtemp(path.join(os.tmpdir(), "holdfast-purchasing-")));
-  const config: NodeConfig = {
-    ...defaultConfig(),
-    dataDir,
-    apiPort: 0,
-    apiBindAddress: "127.0.0.1",
-    metricsPort: undefined,
-    logLevel: "silent" as NodeConfig["logLevel"],
-    storageQuota: 2 ** 30,
-    maxUploadSize: undefined,
-    listenAddrs: ["/ip4/127.0.0.1/tcp/0"],
-    announceAddrs: [],
-    bootstrapNodes: [],
-    networkTimeout: 30_000,
+  const dataDir = given ?? (await tempDataDir("purchasing"));
+  const config = localNodeConfig(dataDir, {
     ethConfirmations: 0,
     // Tests drive the role with purchasing.sync(); the timer is checked by its own test.
     ethPollInterval: 3_600_000,
     ...overrides,
-  };
-  const node = await HoldfastNode.start(config, {
-    logger: pino({ level: "silent" }),
-    hashing: { trees: referenceTrees, roots: inThreadBlockRoots(referenceTrees) },
-    ...(provider ? { provider } : {}),
   });
+  const node = await startLocalNode(config, provider ? { provider } : {});
   return { node, url: `${node.apiUrl}/api/v1`, dataDir, stop: () => node.stop() };
 }
 

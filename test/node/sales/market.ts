@@ -2,16 +2,14 @@
  * A marketplace with the dev circuit's real Groth16Verifier on Hardhat's in-process chain, and real
  * Holdfast nodes in this process connected to it through the injected provider.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import os from "node:os";
+import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { pino } from "pino";
 import { network } from "hardhat";
 import type { MarketplaceConfigStruct } from "../../../node/src/chain/contracts/marketplace/Marketplace.js";
-import { type NodeConfig, defaultConfig } from "../../../node/src/config/options.js";
-import { HoldfastNode } from "../../../node/src/node.js";
+import type { NodeConfig } from "../../../node/src/config/options.js";
+import type { HoldfastNode } from "../../../node/src/node.js";
 import { verificationKeyFromSnarkjs } from "../../../node/src/proof/groth16-encoding.js";
-import { inThreadBlockRoots } from "../../../node/src/slots/hasher.js";
 import {
   type CircuitArtifacts,
   NAMED_INSTANCES,
@@ -23,7 +21,7 @@ import {
   exampleConfig,
 } from "../../contracts/marketplace/testbed.js";
 import { localWallet } from "../chain/accounts.js";
-import { referenceTrees } from "../../helpers/reference-trees.js";
+import { localNodeConfig, startLocalNode, tempDataDir } from "../../helpers/local-node.js";
 
 export type Connection = Awaited<ReturnType<typeof network.create>>;
 
@@ -111,18 +109,8 @@ export async function startMarketNode(
   account: number,
   overrides: Partial<NodeConfig> = {},
 ): Promise<TestNode> {
-  const dataDir = overrides.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), "holdfast-sales-")));
-  const config: NodeConfig = {
-    ...defaultConfig(),
-    apiPort: 0,
-    apiBindAddress: "127.0.0.1",
-    metricsPort: undefined,
-    logLevel: "silent" as NodeConfig["logLevel"],
-    storageQuota: 2 ** 30,
-    maxUploadSize: undefined,
-    listenAddrs: ["/ip4/127.0.0.1/tcp/0"],
-    announceAddrs: [],
-    bootstrapNodes: [],
+  const dataDir = overrides.dataDir ?? (await tempDataDir("sales"));
+  const config = localNodeConfig(dataDir, {
     networkTimeout: 5_000,
     ethPrivateKey: market.key(account),
     marketplaceAddress: market.address,
@@ -130,11 +118,9 @@ export async function startMarketNode(
     ethPollInterval: 250,
     ...overrides,
     dataDir,
-  };
-  const logger = pino({ level: process.env.HOLDFAST_TEST_LOG ?? "silent" });
-  const node = await HoldfastNode.start(config, {
-    logger,
-    hashing: { trees: referenceTrees, roots: inThreadBlockRoots(referenceTrees) },
+  });
+  const node = await startLocalNode(config, {
+    logger: pino({ level: process.env.HOLDFAST_TEST_LOG ?? "silent" }),
     provider: market.connection.ethers.provider,
   });
   let running = true;

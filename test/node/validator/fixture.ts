@@ -2,14 +2,10 @@
  * A marketplace on Hardhat's EVM with hosts that fill slots (TestGroth16Verifier proofs) and skip
  * proofs, and Holdfast nodes running the validator role against it in this process.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
+import { rm } from "node:fs/promises";
 import type { Log, Provider } from "ethers";
-import { pino } from "pino";
-import { type NodeConfig, defaultConfig } from "../../../node/src/config/options.js";
-import { HoldfastNode } from "../../../node/src/node.js";
-import { inThreadBlockRoots } from "../../../node/src/slots/hasher.js";
+import type { NodeConfig } from "../../../node/src/config/options.js";
+import type { HoldfastNode } from "../../../node/src/node.js";
 import type { Validator } from "../../../node/src/validator/validator.js";
 import {
   type Config,
@@ -22,7 +18,7 @@ import {
   slotIdOf,
   testbed,
 } from "../../contracts/marketplace/testbed.js";
-import { referenceTrees } from "../../helpers/reference-trees.js";
+import { localNodeConfig, startLocalNode, tempDataDir } from "../../helpers/local-node.js";
 import { localWallet } from "../chain/accounts.js";
 
 /**
@@ -62,19 +58,11 @@ export async function startValidatorNode(
   marketplaceAddress: string,
   options: { account?: number; dataDir?: string; config?: Partial<NodeConfig> } = {},
 ): Promise<ValidatorNode> {
-  const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), "holdfast-validator-")));
-  const config: NodeConfig = {
-    ...defaultConfig(),
-    dataDir,
-    apiPort: 0,
-    apiBindAddress: "127.0.0.1",
+  const dataDir = options.dataDir ?? (await tempDataDir("validator"));
+  const config = localNodeConfig(dataDir, {
     metricsPort: 0,
     metricsBindAddress: "127.0.0.1",
-    logLevel: "silent" as NodeConfig["logLevel"],
     storageQuota: 2 ** 26,
-    listenAddrs: ["/ip4/127.0.0.1/tcp/0"],
-    announceAddrs: [],
-    bootstrapNodes: [],
     ethPrivateKey: localWallet(options.account ?? VALIDATOR_ACCOUNT, provider).privateKey,
     marketplaceAddress,
     ethConfirmations: 0,
@@ -82,12 +70,8 @@ export async function startValidatorNode(
     ethPollInterval: 3_600_000,
     validator: true,
     ...options.config,
-  };
-  const node = await HoldfastNode.start(config, {
-    logger: pino({ level: "silent" }),
-    hashing: { trees: referenceTrees, roots: inThreadBlockRoots(referenceTrees) },
-    provider,
   });
+  const node = await startLocalNode(config, { provider });
   const validator = node.marketplace!.validator!;
   return {
     node,

@@ -266,9 +266,16 @@ describe("marketplace end to end: node processes, real proofs", function () {
       const config = devnet.deployment.config.collateral;
       const slash = (view.collateralPerSlot * BigInt(config.slashPercentage)) / 100n;
       const reward = (slash * BigInt(config.validatorRewardPercentage)) / 100n;
-      const rewards = BigInt(config.maxNumberOfSlashes) * reward;
+      // One reward per mark of this request: the killed host's (counted above) and any that a
+      // running host earned by missing a proof on a loaded machine (its payout below counts it).
+      const marks = view.events("ProofMarkedMissing");
+      expect(marks.every((e) => e.from === devnet.validator!.account!.address)).to.equal(true);
+      const rewards = BigInt(marks.length) * reward;
       // The validator has the rewards, withdrawn or still in the marketplace.
-      expect((await validatorRewards()) - rewardsBefore).to.equal(rewards);
+      const marked = marks.map(
+        (e) => `slot ${String(e.args.slotId).slice(0, 10)} ${e.args.period}`,
+      );
+      expect((await validatorRewards()) - rewardsBefore, marked.join(", ")).to.equal(rewards);
 
       const after = await balances();
       let paidOut = 0n;

@@ -2,8 +2,9 @@
  * `npm run demo`: a whole Holdfast network on this machine, and one storage request's life shown as
  * it happens. A Hardhat chain, the marketplace deployed with the dev circuit's verifier, a client,
  * hosts and a validator as separate processes; a file uploaded and stored; slots filled; proofs
- * every period; a host stopped on purpose, slashed and replaced by a repairing host; the request
- * finishing and everyone paid; the file downloaded from the hosts and compared byte for byte.
+ * every period; a host stopped on purpose, slashed and replaced by a repairing host; the file
+ * downloaded from the hosts while they store it and compared byte for byte; the request finishing,
+ * everyone paid, and the hosts deleting the data.
  * Chain time jumps to the next period as soon as a period's work is done, so it takes minutes.
  * Ctrl-C stops every process.
  */
@@ -293,15 +294,47 @@ async function main(): Promise<number> {
   say(`started in ${pn(startedEvent.timestamp / devnet.period)}`);
   console.log(slotTable(devnet, view));
 
+  /** Step 7: a fresh node fetches the file from the hosts alone (the client is stopped meanwhile). */
+  async function downloadFromHosts(): Promise<boolean> {
+    heading("7. The file, downloaded from the hosts while they store it");
+    await devnet.client.stop();
+    say("the client node is stopped: only the hosts hold the data");
+    const reader = await devnet.addNode("reader", "reader");
+    // The hosts store the verifiable dataset the client made of the upload (the request's content).
+    const stored = String(purchase.manifestCid ?? cid);
+    say(`a new node (no chain account) fetches ${stored} from the network`);
+    const stream = await reader.api.download(stored, { network: true });
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const downloaded = Buffer.concat(chunks);
+    const identical = downloaded.equals(file);
+    say(
+      identical
+        ? green(
+            bold(`downloaded ${downloaded.length} bytes: identical to the upload, byte for byte`),
+          )
+        : red(bold(`downloaded ${downloaded.length} bytes: NOT the uploaded file`)),
+    );
+    await devnet.client.start();
+    say("the client node is started again, to collect what is left at the end");
+    return identical;
+  }
+
   heading("5. Proofs, period by period (chain time skips ahead once a period's proofs are in)");
   const end = await devnet.market.requestEnd(view.requestId);
   const stopped = new Set<string>();
   let victim: DevnetNode | undefined;
   let victimChosen = false;
   let proofPeriods = 0;
+  let same: boolean | undefined;
   for (;;) {
     const now = await devnet.chain.now();
     if (now >= end) break;
+    // Hosts delete a slot's data once its request has ended: the file is fetched while they
+    // store it, once the stopped host's slot is repaired (or in the last periods before the end).
+    const allHeld = view.holders().every((t) => t && !stopped.has(t.host.toLowerCase()));
+    const late = now + 2n * devnet.period >= end;
+    if (same === undefined && ((victimChosen && allHeld) || late)) same = await downloadFromHosts();
     const report = await runPeriod(view, (host) => !stopped.has(host.toLowerCase()), {
       onWait: (pending) => status(`${pn(now / devnet.period)}: waiting for ${pending.join(", ")}`),
       waitForRepairs: true,
@@ -339,7 +372,7 @@ async function main(): Promise<number> {
   say(`the request's end (${pn(end / devnet.period)}) is reached`);
   console.log(slotTable(devnet, view));
 
-  heading("7. The request finishes; everyone collects");
+  heading("8. The request finishes; everyone collects; hosts delete the data");
   // Hosts that still hold a slot collect; a stopped one cannot (without a validator it is never removed).
   const paid = view.holders().filter((t) => t && !stopped.has(t.host.toLowerCase())).length;
   const collecting = setInterval(() => {
@@ -378,31 +411,12 @@ async function main(): Promise<number> {
     console.log(i === 0 ? bold(line) : line);
   }
 
-  heading("8. The file, downloaded from the hosts");
-  await devnet.client.stop();
-  say("the client node is stopped: only the hosts hold the data");
-  const reader = await devnet.addNode("reader", "reader");
-  // The hosts store the verifiable dataset the client made of the upload (the request's content).
-  const stored = String(purchase.manifestCid ?? cid);
-  say(`a new node (no chain account) fetches ${stored} from the network`);
-  const stream = await reader.api.download(stored, { network: true });
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  const downloaded = Buffer.concat(chunks);
-  const bytes = downloaded.length;
-  const same = downloaded.equals(file);
-  say(
-    same
-      ? green(bold(`downloaded ${bytes} bytes: identical to the upload, byte for byte`))
-      : red(bold(`downloaded ${bytes} bytes: NOT the uploaded file`)),
-  );
-
   heading("Done");
   await devnet.stop();
   say(
     `every process stopped; the demo took ${((Date.now() - started) / 60000).toFixed(1)} minutes`,
   );
-  return same ? 0 : 1;
+  return same === true ? 0 : 1;
 }
 
 process.exitCode = await main();

@@ -16,6 +16,7 @@ import { DataService } from "./dataset/service.js";
 import { NodeMetrics, startMetricsServer } from "./metrics/metrics.js";
 import type { BlockRootHasher, Poseidon2Trees } from "./slots/hasher.js";
 import { LevelStore } from "./store/database.js";
+import type { Quota } from "./store/quota.js";
 import { sha256TreeRoot, treeCidFromRoot } from "./blocks/sha256-tree.js";
 import { FetchJobs } from "./network/jobs.js";
 import { LocalBlocks } from "./network/local-blocks.js";
@@ -170,6 +171,7 @@ export class NodeNetworking {
     readonly jobs: FetchJobs,
     private readonly local: LocalBlocks,
     private readonly slots: SlotStore,
+    private readonly quota: Quota,
     private readonly logger: Logger,
   ) {}
 
@@ -206,6 +208,7 @@ export class NodeNetworking {
       new FetchJobs(),
       local,
       slots,
+      service.repository.quota,
       logger,
     );
     await network.start();
@@ -248,6 +251,19 @@ export class NodeNetworking {
         },
       },
     };
+  }
+
+  /**
+   * Deletes a slot from the slot store (its sale ended) and gives its bytes back to the storage
+   * quota. Returns the bytes freed, 0 when the store did not hold the slot.
+   */
+  async deleteSlot(manifestCid: string, slot: number): Promise<number> {
+    const bytes = await this.slots.delete(manifestCid, slot);
+    if (bytes > 0) {
+      this.quota.addUsed(-bytes);
+      this.logger.info({ manifestCid, slot, bytes }, "deleted the data of an ended slot");
+    }
+    return bytes;
   }
 
   /** Indexes and announces what the store holds now (one sync at a time). */

@@ -172,10 +172,41 @@ export class SlotStore {
       this.#handles.set(base, handle);
     }
     const block = new Uint8Array(BLOCK_SIZE);
-    const { bytesRead } = await (await handle).read(block, 0, BLOCK_SIZE, position * BLOCK_SIZE);
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await (await handle).read(block, 0, BLOCK_SIZE, position * BLOCK_SIZE));
+    } catch {
+      return undefined; // deleted meanwhile (its handle closed), or the file is gone
+    }
     if (bytesRead !== BLOCK_SIZE) return undefined;
     const digest = createHash("sha256").update(block).digest("hex");
     return digest === record.digests[position] ? block : undefined;
+  }
+
+  /**
+   * Deletes a stored slot and returns the bytes it took on disk (0 when the store does not hold
+   * it). The record goes first: a crash part-way leaves only files without a record, which open()
+   * removes.
+   */
+  async delete(manifestCid: string, slot: number): Promise<number> {
+    const base = SlotStore.#base({ manifestCid, slot });
+    if (!this.#records.delete(base)) return 0;
+    const handle = this.#handles.get(base);
+    this.#handles.delete(base);
+    await handle?.then(
+      (h) => h.close(),
+      () => {},
+    );
+    await rm(path.join(this.#dir, `${base}.json`), { force: true });
+    let bytes = 0;
+    for (const file of [`${base}.blocks`, `${base}.leaves`].map((n) => path.join(this.#dir, n))) {
+      bytes += await stat(file).then(
+        (s) => s.size,
+        () => 0,
+      );
+      await rm(file, { force: true });
+    }
+    return bytes;
   }
 
   async close(): Promise<void> {

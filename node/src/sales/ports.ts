@@ -54,8 +54,12 @@ export interface SlotData {
     slotIndex: number,
     signal?: AbortSignal,
   ): Promise<{ manifest: Manifest; slot: ProvableSlot } | undefined>;
-  /** Drops what is cached for a slot whose sale ended (its data stays stored). */
-  forget?(manifestCid: string, slotIndex: number): void;
+  /**
+   * A sale of the slot ended. Once earlier fetches of the slot are done, and if `unused()` still
+   * holds then (no running sale of this host needs the slot), drops what is cached for it and
+   * deletes its stored data, whose bytes go back to the storage quota.
+   */
+  release?(manifestCid: string, slotIndex: number, unused: () => boolean): Promise<void>;
 }
 
 export interface SlotProofRequest {

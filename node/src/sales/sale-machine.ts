@@ -47,6 +47,16 @@ export interface StepResult {
   retryAfterMs?: number;
 }
 
+/** States in which a sale has fetched, or is fetching, its slot's data. */
+const HOLDS_DATA: ReadonlySet<SaleState> = new Set([
+  "downloading",
+  "initialProving",
+  "filling",
+  "filled",
+  "proving",
+  "payout",
+]);
+
 /** The request states in which a slot can still be sold, and what a sale ends as otherwise. */
 const ENDED: Partial<Record<RequestState, { state: SaleState; reason: string }>> = {
   cancelled: {
@@ -97,8 +107,7 @@ export class SaleMachine {
     changes: Partial<SaleRecord> = {},
   ): Promise<SaleRecord> {
     const next = await this.#d.sales.save(SaleStore.next(record, { ...changes, state }));
-    if (isTerminal(state) && next.manifestCid)
-      this.#d.data.forget?.(next.manifestCid, next.slotIndex);
+    if (isTerminal(state)) void this.releaseData(next);
     const level = state === "errored" || state === "failed" ? "warn" : "info";
     this.#d.log[level](
       {
@@ -529,6 +538,33 @@ export class SaleMachine {
         return this.move(record, "downloading", { reason: "the slot's data was missing at start" });
     }
     return record;
+  }
+
+  /**
+   * Deletes the slot data of an ended sale unless a running sale of this host uses the same slot
+   * (another request for the same dataset). Never throws: a failure is logged, and the next start
+   * tries again (Sales runs this for every ended sale then).
+   */
+  async releaseData(record: SaleRecord): Promise<void> {
+    const { manifestCid, slotIndex } = record;
+    if (!manifestCid || !isTerminal(record.state) || !this.#d.data.release) return;
+    // Only a sale that fetched the slot owns its data: an ignored one never did, and the slot may
+    // be stored for another reason (a fetch through the API).
+    if (!record.history.some((h) => HOLDS_DATA.has(h.state))) return;
+    const unused = () =>
+      !this.#d.sales
+        .list()
+        .some(
+          (r) => !isTerminal(r.state) && r.manifestCid === manifestCid && r.slotIndex === slotIndex,
+        );
+    try {
+      await this.#d.data.release(manifestCid, slotIndex, unused);
+    } catch (error) {
+      this.#d.log.warn(
+        { err: error, slotId: record.slotId, manifestCid, slotIndex },
+        "deleting the data of an ended sale failed",
+      );
+    }
   }
 
   // ---- helpers ----

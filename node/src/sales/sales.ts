@@ -362,7 +362,10 @@ export class Sales {
     this.#timers.add(timer);
   }
 
-  /** At start: reservations without a running sale are released; every unfinished sale resumes. */
+  /**
+   * At start: reservations without a running sale are released, the data of ended sales is
+   * deleted, and every unfinished sale resumes.
+   */
   async #resume(): Promise<void> {
     for (const reservation of this.availabilities.reservations()) {
       const sale = this.sales.get(reservation.slotId);
@@ -374,6 +377,9 @@ export class Sales {
         await this.availabilities.release(reservation.slotId);
       }
     }
+    // Ended sales whose data is still stored (a crash or stop before it was deleted).
+    for (const record of this.sales.list())
+      if (isTerminal(record.state)) await this.machine.releaseData(record);
     for (const record of this.sales.list()) {
       if (isTerminal(record.state)) continue;
       let resumed: SaleRecord;

@@ -227,6 +227,12 @@ export class FakeData implements SlotData {
     if (!this.held.has(slotIndex)) return undefined;
     return { manifest: this.manifest, slot: fakeSlot(this.roots[slotIndex]!) };
   }
+  /** Slot indices whose data a release deleted, in order. */
+  readonly deleted: number[] = [];
+  async release(_cid: string, slotIndex: number, unused: () => boolean) {
+    if (!unused() || !this.held.delete(slotIndex)) return;
+    this.deleted.push(slotIndex);
+  }
 }
 
 export class FakeProver implements SlotProver {

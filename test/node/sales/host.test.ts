@@ -2,7 +2,8 @@
  * The host role end to end in this process: a client node uploads and protects data and requests
  * storage; a host node with an availability reserves both slots, fetches them over the network,
  * fills them with real dev-circuit proofs, proves in later periods (also after a restart on the
- * same data folder), and is paid exactly what the marketplace owes when the request finishes.
+ * same data folder), and is paid exactly what the marketplace owes when the request finishes,
+ * after which the slots' data is deleted.
  */
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
@@ -217,6 +218,9 @@ describe("the host role on Hardhat's chain with real proofs", function () {
   });
 
   it("frees the slots when the request finishes and is paid exactly what it is owed", async function () {
+    const usedBytes = async () =>
+      ((await (await fetch(`${host.url}/space`)).json()) as { usedBytes: number }).usedBytes;
+    const usedBefore = await usedBytes();
     const end = await chain().requestEnd(requestId);
     await market.timeTo(end + 1n);
     const ended: SaleRecord[] = [];
@@ -249,5 +253,11 @@ describe("the host role on Hardhat's chain with real proofs", function () {
     const metrics =
       await host.node.metrics.registry.getSingleMetricAsString("holdfast_sales_slots");
     expect(metrics).to.include('holdfast_sales_slots{state="finished"} 2');
+    // The slots' data is deleted, and its bytes no longer count against the storage quota.
+    for (const record of ended)
+      await eventually(`slot ${record.slotIndex}'s data deleted`, () =>
+        host.node.p2p.storedSlot(record.manifestCid!, record.slotIndex) ? undefined : true,
+      );
+    expect(await usedBytes()).to.be.at.most(usedBefore - 2 * Number(request.ask.slotSize));
   });
 });

@@ -8,6 +8,7 @@ import type { SaleRecord, SaleState } from "../../../node/src/sales/records.js";
 import { SaleStore } from "../../../node/src/sales/sale-store.js";
 import {
   HOST,
+  MANIFEST_CID,
   OTHER_HOST,
   type Harness,
   harness,
@@ -433,6 +434,62 @@ describe("sales state machine", function () {
       const payout = await filledSale("payout");
       expect((await h.machine.step(payout)).record.state).to.equal("proving");
       expect(h.chain.calls).to.deep.equal([]);
+    });
+  });
+
+  describe("the slot's data when the sale ends", function () {
+    /** Lets the release that ending a sale starts (without waiting for it) run. */
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+    it("is deleted when the sale finishes, fails or errors", async function () {
+      const proving = await filledSale();
+      h.chain.slotStates.set(slotId, "finished");
+      h.chain.requestStates.set(requestId, "finished");
+      h.chain.payments.set(slotId, 500_000n);
+      await expectEnded(await h.machine.prove(proving), "finished");
+      await settle();
+      expect(h.data.held.has(0)).to.equal(false);
+      expect(h.data.deleted).to.deep.equal([0]);
+      for (const state of ["failed", "errored"] as const) {
+        h.data.held.add(0);
+        await h.machine.move(proving, state);
+        await settle();
+        expect(h.data.held.has(0), state).to.equal(false);
+      }
+    });
+
+    it("is kept while another running sale of this host uses the same slot", async function () {
+      const proving = await filledSale();
+      // A second request for the same dataset, whose slot 0 this host also sells.
+      const otherRequest = h.chain.addRequest({ ...testRequest(), nonce: `0x${"22".repeat(32)}` });
+      const other = await h.sales.save(
+        SaleStore.next(
+          SaleStore.create({
+            slotId: slotIdOf(otherRequest, 0),
+            requestId: otherRequest,
+            slotIndex: 0,
+            manifestCid: proving.manifestCid,
+          }),
+          { state: "proving" },
+        ),
+      );
+      await h.machine.move(proving, "finished");
+      await settle();
+      expect(h.data.held.has(0), "kept for the running sale").to.equal(true);
+      await h.machine.move(other, "finished");
+      await settle();
+      expect(h.data.held.has(0), "deleted with the last sale").to.equal(false);
+    });
+
+    it("is not touched by a sale that never fetched it", async function () {
+      h.data.held.add(0); // stored for another reason, e.g. a fetch through the API
+      const ignored = SaleStore.next(
+        SaleStore.create({ slotId, requestId, slotIndex: 0, manifestCid: MANIFEST_CID }),
+        { state: "ignored" },
+      );
+      await h.machine.releaseData(ignored);
+      expect(h.data.held.has(0)).to.equal(true);
+      expect(h.data.deleted).to.deep.equal([]);
     });
   });
 

@@ -20,7 +20,15 @@ import { Sales } from "../../../node/src/sales/sales.js";
 import { encodeRecord } from "../../../node/src/sales/records.js";
 import { LevelStore } from "../../../node/src/store/database.js";
 import { eventually } from "./market.js";
-import { FakeChain, FakeData, FakeProver, HOST, slotIdOf, testRequest } from "./fakes.js";
+import {
+  FakeChain,
+  FakeData,
+  FakeProver,
+  HOST,
+  MANIFEST_CID,
+  slotIdOf,
+  testRequest,
+} from "./fakes.js";
 
 const AVAILABILITY = {
   totalSize: 1_000_000n,
@@ -195,6 +203,43 @@ describe("host role", function () {
     const restarted = await restart();
     expect(restarted.availabilities.reservations()).to.deep.equal([]);
     expect(restarted.availabilities.list()[0]!.freeSize).to.equal(AVAILABILITY.totalSize);
+  });
+
+  it("at start, deletes the slot data that ended sales left stored", async function () {
+    await open();
+    const requestId = chain.addRequest(testRequest());
+    // A sale that held slot 1 and finished, but whose data was not deleted (a crash right after
+    // saving its end, or a version that kept data), and one that was ignored without fetching.
+    const held = SaleStore.create({
+      slotId: slotIdOf(requestId, 1),
+      requestId,
+      slotIndex: 1,
+      manifestCid: MANIFEST_CID,
+    });
+    const finished = SaleStore.next(SaleStore.next(held, { state: "proving" }), {
+      state: "finished",
+    });
+    const ignored = SaleStore.next(
+      SaleStore.create({
+        slotId: slotIdOf(requestId, 0),
+        requestId,
+        slotIndex: 0,
+        manifestCid: MANIFEST_CID,
+      }),
+      { state: "ignored" },
+    );
+    await db.write(
+      [finished, ignored].map((r) => ({
+        type: "put" as const,
+        key: `sales/slot/${r.slotId}`,
+        value: encodeRecord(r),
+      })),
+      { sync: true },
+    );
+    data.held.add(0).add(1);
+    await restart();
+    expect(data.deleted).to.deep.equal([1]);
+    expect([...data.held]).to.deep.equal([0]);
   });
 
   it("after a restart, a sale that filled before the crash proves the period's proof", async function () {

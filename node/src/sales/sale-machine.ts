@@ -47,6 +47,9 @@ export interface StepResult {
   retryAfterMs?: number;
 }
 
+/** Proofs made for one period's required proof at most (the challenge can move while proving). */
+const MAX_PROOF_ATTEMPTS = 3;
+
 /** States in which a sale has fetched, or is fetching, its slot's data. */
 const HOLDS_DATA: ReadonlySet<SaleState> = new Set([
   "downloading",
@@ -288,7 +291,7 @@ export class SaleMachine {
     );
     if (!stored) return { record: await this.move(record, "downloading") };
     const period = await chain.currentPeriod();
-    const proof = await this.#prove(record, stored, "initial", signal);
+    const { proof } = await this.#prove(record, stored, "initial", signal);
     return { record: await this.move(record, "filling", { fillProof: { proof, period } }) };
   }
 
@@ -434,10 +437,20 @@ export class SaleMachine {
         lastCheckedPeriod: period,
       });
     }
+    // The challenge moves within a period when the slot's proof pointer wraps (every 256 blocks),
+    // and a proof made against the old one is refused. A challenge read at the latest block is
+    // already stale when that block is the last before a wrap, since the transaction lands in a
+    // later block. So the challenge is read again before sending and after a refusal, and the proof
+    // is made again against a new one while the period lasts.
     for (let attempt = 1; ; attempt++) {
+      let challenge: string | undefined;
       try {
-        const proof = await this.#prove(record, stored, "period", signal);
-        const now = await chain.currentPeriod();
+        const made = await this.#prove(record, stored, "period", signal);
+        ({ challenge } = made);
+        const [now, challengeNow] = await Promise.all([
+          chain.currentPeriod(),
+          chain.getChallenge(record.slotId),
+        ]);
         if (now !== period) {
           this.#missed(record, period, `the proof was ready only in period ${now}`);
           return this.#note(record, {
@@ -445,7 +458,14 @@ export class SaleMachine {
             lastCheckedPeriod: period,
           });
         }
-        await chain.submitProof(record.slotId, proof, signal);
+        if (challengeNow !== challenge && attempt < MAX_PROOF_ATTEMPTS) {
+          this.#d.log.info(
+            { slotId: record.slotId, period: String(period), attempt },
+            "the challenge moved while proving: proving again",
+          );
+          continue;
+        }
+        await chain.submitProof(record.slotId, made.proof, signal);
         this.#d.metrics?.proofsSubmitted.inc();
         this.#d.log.info({ slotId: record.slotId, period: String(period) }, "proof submitted");
         return this.#note(record, {
@@ -458,13 +478,27 @@ export class SaleMachine {
         const name = revertName(error);
         if (name === "Proofs_ProofAlreadySubmitted")
           return this.#note(record, { lastProofPeriod: period, lastCheckedPeriod: period });
-        // The challenge moves when the pointer wraps within a period: prove once more if there is time.
-        if (
-          name === "Proofs_InvalidProof" &&
-          attempt < 2 &&
-          (await chain.currentPeriod()) === period
-        )
-          continue;
+        if (name === "Proofs_InvalidProof") {
+          // Refused: the pointer may have wrapped between the check and the block that took the
+          // transaction. Proving again helps only against a new challenge.
+          const [now, challengeNow] = await Promise.all([
+            chain.currentPeriod(),
+            chain.getChallenge(record.slotId),
+          ]);
+          this.#d.log.warn(
+            {
+              slotId: record.slotId,
+              period: String(period),
+              periodNow: String(now),
+              challenge,
+              challengeNow,
+              attempt,
+            },
+            "the chain refused the proof as invalid",
+          );
+          if (now === period && challengeNow !== challenge && attempt < MAX_PROOF_ATTEMPTS)
+            continue;
+        }
         this.#missed(record, period, describe(error));
         return this.#note(record, {
           proofsMissed: record.proofsMissed + 1,
@@ -595,7 +629,7 @@ export class SaleMachine {
       { urgent: kind === "period", ...(signal ? { signal } : {}) },
     );
     metrics?.provingSeconds.observe({ kind }, (performance.now() - started) / 1000);
-    return proof;
+    return { proof, challenge };
   }
 
   async #note(record: SaleRecord, changes: Partial<SaleRecord>): Promise<SaleRecord> {

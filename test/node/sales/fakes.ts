@@ -118,8 +118,10 @@ export class FakeChain implements SalesChain {
   async currentPeriod() {
     return this.time / this.period;
   }
+  /** The slots' challenge now; submitProof refuses a proof made against another one. */
+  challenge = `0x${"00".repeat(32)}`;
   async getChallenge() {
-    return `0x${"00".repeat(32)}`;
+    return this.challenge;
   }
   async isProofRequired() {
     return this.proofRequired;
@@ -158,11 +160,12 @@ export class FakeChain implements SalesChain {
     this.slotStates.set(slotId, "filled");
     return { blockNumber: 42, timestamp: this.time };
   }
-  async submitProof(slotId: string) {
+  async submitProof(slotId: string, proof: Groth16ProofArg) {
     this.beforeSubmit?.();
     this.beforeSubmit = undefined;
     this.calls.push(`submitProof ${slotId.slice(0, 6)}`);
     this.#fail("submitProof");
+    if (proof.a.x !== BigInt(this.challenge)) throw revert("Proofs_InvalidProof");
   }
   async freeSlot(slotId: string) {
     this.calls.push(`freeSlot ${slotId.slice(0, 6)}`);
@@ -240,10 +243,11 @@ export class FakeProver implements SlotProver {
   /** Runs while "proving" (to move time, or fail). */
   during: (() => void) | undefined;
 
+  /** The proof it returns answers the challenge it was asked for (FakeChain checks that). */
   async prove(request: SlotProofRequest, options: { urgent: boolean }) {
     this.requests.push({ request, urgent: options.urgent });
     this.during?.();
-    return PROOF;
+    return { ...PROOF, a: { ...PROOF.a, x: BigInt(request.challenge) } };
   }
   async close() {}
 }

@@ -360,12 +360,45 @@ describe("sales state machine", function () {
       expect(await h.machine.prove(proving)).to.include({ proofsMissed: 1, proofsSubmitted: 0 });
     });
 
-    it("proves once more when the challenge moved within the period", async function () {
+    /** The challenge the slot's pointer gives after its next wrap. */
+    const moved = (n: number) => `0x${n.toString(16).padStart(64, "0")}`;
+
+    it("proves again before sending when the challenge moved while proving", async function () {
+      const proving = await filledSale();
+      h.chain.proofRequired = true;
+      h.prover.during = () => {
+        h.chain.challenge = moved(1);
+        h.prover.during = undefined;
+      };
+      expect(await h.machine.prove(proving)).to.include({ proofsSubmitted: 1, proofsMissed: 0 });
+      expect(h.prover.requests.map((r) => r.request.challenge)).to.deep.equal([moved(0), moved(1)]);
+      expect(h.chain.calls.filter((c) => c.startsWith("submitProof"))).to.have.length(1);
+    });
+
+    it("proves again when the chain refuses a proof because the challenge moved after the check", async function () {
+      const proving = await filledSale();
+      h.chain.proofRequired = true;
+      h.chain.beforeSubmit = () => (h.chain.challenge = moved(2)); // the transaction's block wrapped
+      expect(await h.machine.prove(proving)).to.include({ proofsSubmitted: 1, proofsMissed: 0 });
+      expect(h.prover.requests.map((r) => r.request.challenge)).to.deep.equal([moved(0), moved(2)]);
+      expect(h.chain.calls.filter((c) => c.startsWith("submitProof"))).to.have.length(2);
+    });
+
+    it("does not prove again when a refused proof's challenge did not move", async function () {
       const proving = await filledSale();
       h.chain.proofRequired = true;
       h.chain.failNext.set("submitProof", revert("Proofs_InvalidProof"));
-      expect(await h.machine.prove(proving)).to.include({ proofsSubmitted: 1, proofsMissed: 0 });
-      expect(h.prover.requests).to.have.length(2);
+      expect(await h.machine.prove(proving)).to.include({ proofsSubmitted: 0, proofsMissed: 1 });
+      expect(h.prover.requests).to.have.length(1);
+    });
+
+    it("gives up after three proofs when the challenge keeps moving", async function () {
+      const proving = await filledSale();
+      h.chain.proofRequired = true;
+      let wraps = 0;
+      h.prover.during = () => (h.chain.challenge = moved(++wraps));
+      expect(await h.machine.prove(proving)).to.include({ proofsSubmitted: 0, proofsMissed: 1 });
+      expect(h.prover.requests).to.have.length(3);
     });
 
     it("fetches the slot again when its data is gone, counting the proof as missed", async function () {

@@ -86,7 +86,10 @@ export async function recoverBlock(
     );
   }
   const data = code.decode(shards);
-  const block = data[Math.floor(index / layout.steps)]!;
+  // Data shards come out of the decoder; a parity shard (a parity slot being repaired) is encoded
+  // again from them.
+  const shard = Math.floor(index / layout.steps);
+  const block = shard < layout.ecK ? data[shard]! : code.encode(data)[shard - layout.ecK]!;
   if (!Buffer.from(sha256(block)).equals(Buffer.from(await blocks.digest(index)))) {
     throw new HoldfastError(
       "ERR_DECODE_FAILED",

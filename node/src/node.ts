@@ -258,11 +258,18 @@ export class NodeNetworking {
    * quota. Returns the bytes freed, 0 when the store did not hold the slot.
    */
   async deleteSlot(manifestCid: string, slot: number): Promise<number> {
+    if (!this.slots.has(manifestCid, slot)) return 0;
+    // Stop offering its blocks to peers first: a peer told "have" would wait on a block that is
+    // gone until its request timed out.
+    this.local.removeSlot(
+      manifestCid,
+      slot,
+      this.slots.records().filter((r) => r.manifestCid !== manifestCid || r.slot !== slot),
+    );
     const bytes = await this.slots.delete(manifestCid, slot);
-    if (bytes > 0) {
-      this.quota.addUsed(-bytes);
-      this.logger.info({ manifestCid, slot, bytes }, "deleted the data of an ended slot");
-    }
+    this.quota.addUsed(-bytes);
+    this.logger.info({ manifestCid, slot, bytes }, "deleted the data of an ended slot");
+    await this.sync(); // withdraws its announcements
     return bytes;
   }
 

@@ -85,6 +85,19 @@ export class LocalBlocks implements BlockSource, TreeSource {
     this.#slotTrees.set(record.treeCid, record);
   }
 
+  /**
+   * Stops serving a slot deleted from the slot store. Blocks, tree and manifest that another stored
+   * slot shares (`remaining`: the slot store's records now) stay served.
+   */
+  removeSlot(manifestCid: string, slot: number, remaining: readonly SlotRecord[]): void {
+    const gone = (r: SlotRecord) => r.manifestCid === manifestCid && r.slot === slot;
+    for (const [key, location] of this.#index)
+      if ("slot" in location && gone(location.slot)) this.#index.delete(key);
+    for (const [tree, record] of this.#slotTrees) if (gone(record)) this.#slotTrees.delete(tree);
+    this.#manifests.delete(manifestCid);
+    for (const record of remaining) this.addSlot(record);
+  }
+
   async has(cid: CID): Promise<boolean> {
     if (cid.code === CODEC.manifest) return (await this.#manifest(cid)) !== undefined;
     return this.#index.has(Buffer.from(cid.multihash.digest).toString("base64"));
@@ -104,7 +117,8 @@ export class LocalBlocks implements BlockSource, TreeSource {
     const reader = this.#readers.get(tree.toString());
     if (!reader) {
       const slot = this.#slotTrees.get(tree.toString());
-      return slot ? this.#slots.leaves(slot, start, count) : undefined;
+      // A slot deleted meanwhile has no leaves file any more.
+      return slot ? this.#slots.leaves(slot, start, count).catch(() => undefined) : undefined;
     }
     const end = Math.min(reader.blocksCount, start + count);
     return this.#serial(async () => {

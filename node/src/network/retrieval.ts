@@ -83,11 +83,18 @@ export class Retrieval {
       network.announce(keys);
       this.#announcedTrees.set(id, keys);
     }
+    // Withdrawn: keys of what is gone that nothing still held shares (several slots of a dataset
+    // announce the dataset's id each).
+    const kept = new Set<string>();
+    for (const [id, keys] of this.#announcedTrees)
+      if (seen.has(id)) for (const key of keys) kept.add(key.toString());
     for (const [id, keys] of this.#announcedTrees) {
       if (seen.has(id)) continue;
       this.#announcedTrees.delete(id);
-      network.withdraw(keys);
-      if (!id.includes("#")) await local.removeTree(keys[1]!.toString());
+      network.withdraw(keys.filter((key) => !kept.has(key.toString())));
+      const slot = /^(.+)#(\d+)$/.exec(id);
+      if (slot) local.removeSlot(slot[1]!, Number(slot[2]), slots.records());
+      else await local.removeTree(keys[1]!.toString());
     }
   }
 

@@ -77,6 +77,41 @@ describe("retrieval between in-process nodes", function () {
     expect(Buffer.from(await local.arrayBuffer()).equals(Buffer.from(data))).to.equal(true);
   });
 
+  it("a host that deletes one of its slots gives the bytes back and still serves the other", async function () {
+    const owner = await start();
+    const data = new Uint8Array(randomBytes(12 * 64 * 1024));
+    const uploaded = await fetch(`${owner.url}/data`, { method: "POST", body: data });
+    const plainId = ((await uploaded.json()) as { id: string }).id;
+    const protect = await fetch(`${owner.url}/data/${plainId}/protect`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ecK: 2, ecM: 1 }),
+    });
+    const { verifiableId } = (await protect.json()) as { verifiableId: string };
+    // 12 blocks, K = 2, M = 1: three slots of 6 blocks. The host holds slot 1 and slot 2 (parity).
+    const host = await start(owner);
+    await owner.node.p2p.sync();
+    for (const slot of [1, 2]) await host.node.p2p.retrieval.fetchSlot(verifiableId, slot);
+    await host.node.p2p.sync();
+    const used = async () =>
+      ((await (await fetch(`${host.url}/space`)).json()) as { usedBytes: number }).usedBytes;
+    const before = await used();
+
+    const freed = await host.node.p2p.deleteSlot(verifiableId, 1);
+    expect(freed).to.be.at.least(6 * 64 * 1024);
+    expect(await used()).to.equal(before - freed);
+    expect(host.node.p2p.storedSlot(verifiableId, 1)).to.equal(undefined);
+    expect(host.node.p2p.storedSlot(verifiableId, 2)).to.not.equal(undefined);
+    expect(await host.node.p2p.deleteSlot(verifiableId, 1)).to.equal(0);
+
+    // With the owner gone, a new node gets slot 2 from the host alone: its blocks, and the manifest
+    // and tree leaves the deleted slot shared with it, are still served.
+    await owner.stop();
+    const next = await start(host);
+    const fetched = await next.node.p2p.retrieval.fetchSlot(verifiableId, 2);
+    expect(fetched.rebuilt).to.equal(0);
+  });
+
   it("answers unknown ids with 404 and bad ids with 400", async function () {
     const node = await start();
     const unknown = cidOf(Uint8Array.of(1, 2, 3), 0x0200).toString();

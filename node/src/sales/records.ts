@@ -36,6 +36,16 @@ export const TERMINAL_STATES: ReadonlySet<SaleState> = new Set([
 
 export const isTerminal = (state: SaleState) => TERMINAL_STATES.has(state);
 
+/** States in which a sale has fetched, or is fetching, its slot's data. */
+export const FETCHED_STATES: ReadonlySet<SaleState> = new Set([
+  "downloading",
+  "initialProving",
+  "filling",
+  "filled",
+  "proving",
+  "payout",
+]);
+
 /** States before the slot is ours on chain: a sale in one of these holds no collateral there. */
 export const PRE_FILL_STATES: ReadonlySet<SaleState> = new Set([
   "matching",

@@ -23,7 +23,13 @@ import type { AvailabilityStore } from "./availability-store.js";
 import type { SalesMetrics } from "./metrics.js";
 import type { SalesChain, SlotData, SlotProver } from "./ports.js";
 import { revertName } from "./ports.js";
-import { PRE_FILL_STATES, type SaleRecord, type SaleState, isTerminal } from "./records.js";
+import {
+  FETCHED_STATES,
+  PRE_FILL_STATES,
+  type SaleRecord,
+  type SaleState,
+  isTerminal,
+} from "./records.js";
 import { SaleStore } from "./sale-store.js";
 
 export interface SaleMachineDeps {
@@ -49,16 +55,6 @@ export interface StepResult {
 
 /** Proofs made for one period's required proof at most (the challenge can move while proving). */
 const MAX_PROOF_ATTEMPTS = 3;
-
-/** States in which a sale has fetched, or is fetching, its slot's data. */
-const HOLDS_DATA: ReadonlySet<SaleState> = new Set([
-  "downloading",
-  "initialProving",
-  "filling",
-  "filled",
-  "proving",
-  "payout",
-]);
 
 /** The request states in which a slot can still be sold, and what a sale ends as otherwise. */
 const ENDED: Partial<Record<RequestState, { state: SaleState; reason: string }>> = {
@@ -584,7 +580,7 @@ export class SaleMachine {
     if (!manifestCid || !isTerminal(record.state) || !this.#d.data.release) return;
     // Only a sale that fetched the slot owns its data: an ignored one never did, and the slot may
     // be stored for another reason (a fetch through the API).
-    if (!record.history.some((h) => HOLDS_DATA.has(h.state))) return;
+    if (!record.history.some((h) => FETCHED_STATES.has(h.state))) return;
     const unused = () =>
       !this.#d.sales
         .list()
